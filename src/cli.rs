@@ -1,0 +1,468 @@
+//! The command-line surface: clap types only, no behaviour.
+//!
+//! Every command of ARCHITECTURE §2 is declared here with its help text and an example.
+//! `argv` rewrites the legacy argument orders (`stevedore dev start`, `image dev build`,
+//! `deploy release prod 1.2.3`) into these forms before clap sees them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0 ok                 1 unexpected failure       2 usage
+  3 invalid project or input (config, compose, ignore file, version)
+  4 Docker engine      5 registry or credentials  6 AWS API
+  7 deploy failed      8 timed out                9 failed and rolled back
+  10 environment busy or lock held               130 interrupted";
+
+const TOP_EXAMPLES: &str = "\
+Examples:
+  stevedore dev start                 run the dev environment (same as `stevedore start dev`)
+  stevedore image build prod          build the prod images
+  stevedore release prod 1.2.3        tag commit and images as version 1.2.3
+  stevedore publish prod 1.2.3        push the images and the git tag
+  stevedore deploy prod 1.2.3         deploy 1.2.3 to Elastic Beanstalk and wait until healthy
+  stevedore config prod --json        show the resolved configuration and where it came from
+  stevedore doctor                    check Docker, git, AWS and registry setup";
+
+/// Take a Docker web app from a laptop to AWS Elastic Beanstalk.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stevedore",
+    version,
+    about = "Build, run, release, publish and deploy a Docker web app to AWS Elastic Beanstalk",
+    long_about = "Stevedore builds the images of a project's environments, runs them locally through \
+the Docker Engine API, cuts versions that tie one git commit to one image digest, and deploys them \
+to AWS Elastic Beanstalk pinned by digest.\n\n\
+The environment may also come first, as in the original scripts: `stevedore dev start`.",
+    after_help = TOP_EXAMPLES,
+    after_long_help = format!("{TOP_EXAMPLES}\n\n{EXIT_CODES}"),
+    infer_subcommands = false
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR (the project root is searched from there upwards)
+    #[arg(short = 'C', long = "project-dir", value_name = "DIR", global = true)]
+    pub project_dir: Option<PathBuf>,
+
+    /// Print NDJSON events on stdout, then one summary object
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors and requested data
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail (repeat for debug logs)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// When to use colour (NO_COLOR is honoured in `auto`)
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// AWS profile to use (overrides stevedore.toml and .elasticbeanstalk/config.yml)
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+
+    /// AWS region to use (overrides stevedore.toml and .elasticbeanstalk/config.yml)
+    #[arg(long, value_name = "REGION", global = true)]
+    pub region: Option<String>,
+
+    /// Never prompt; assume yes (implied when stdin is not a terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset
+    Auto,
+    /// Always colour
+    Always,
+    /// Never colour
+    Never,
+}
+
+/// All subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, rebuild, remove or list an environment's images
+    #[command(
+        after_help = "Examples:\n  stevedore image build dev\n  stevedore image build prod --service app --no-cache\n  stevedore image ls prod --json\n  image dev build                     (the original script's order, through a symlink named `image`)"
+    )]
+    Image(ImageArgs),
+
+    /// Start an environment: build what is missing, create containers, wait until healthy, follow logs
+    #[command(
+        after_help = "Ctrl-C stops following the logs; the containers keep running.\n\nExamples:\n  stevedore start dev\n  stevedore dev start                 (the original order)\n  stevedore start dev --detach"
+    )]
+    Start(StartArgs),
+
+    /// Stop an environment's containers (they are kept; `start` resumes them)
+    #[command(after_help = "Example:\n  stevedore stop dev")]
+    Stop(LifecycleArgs),
+
+    /// Remove an environment's containers and network
+    #[command(
+        after_help = "Examples:\n  stevedore down dev\n  stevedore down dev --volumes        (also remove named volumes)"
+    )]
+    Down(DownArgs),
+
+    /// Stop then start an environment's containers
+    #[command(after_help = "Example:\n  stevedore restart dev")]
+    Restart(LifecycleArgs),
+
+    /// Show an environment's containers, or its Elastic Beanstalk state with --remote
+    #[command(
+        after_help = "Examples:\n  stevedore status dev\n  stevedore status prod --json\n  stevedore status prod --remote --follow"
+    )]
+    Status(StatusArgs),
+
+    /// Show an environment's container logs
+    #[command(
+        after_help = "Examples:\n  stevedore logs dev -f\n  stevedore logs prod --tail 100 proxy"
+    )]
+    Logs(LogsArgs),
+
+    /// Open a shell in a one-off container of a service
+    #[command(after_help = "Examples:\n  stevedore shell dev\n  stevedore shell prod proxy")]
+    Shell(ShellArgs),
+
+    /// Run a command in a one-off container (removed afterwards); its exit code is returned
+    #[command(
+        after_help = "Examples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)"
+    )]
+    Run(RunArgs),
+
+    /// Cut a version: SemVer check, image tags, annotated git tag, release branch
+    #[command(
+        after_help = "Examples:\n  stevedore release prod 1.2.0        (creates v1.2.0 and branch release-v1.2)\n  stevedore release prod 1.2.1        (a patch: run on branch release-v1.2)\n  deploy release prod 1.2.3           (the original order, through a symlink named `deploy`)"
+    )]
+    Release(VersionArgs),
+
+    /// Push a version's images and record their digest; push the release branch and tag
+    #[command(
+        after_help = "Examples:\n  stevedore publish prod 1.2.3\n  deploy publish prod 1.2.3"
+    )]
+    Publish(VersionArgs),
+
+    /// Write the exact source bundle `deploy` would upload
+    #[command(
+        after_help = "Examples:\n  stevedore bundle prod 1.2.3 -o bundle.zip\n  stevedore bundle prod 1.2.3 --allow-unpinned   (before publish: tags instead of digests)"
+    )]
+    Bundle(BundleArgs),
+
+    /// Deploy a published version to Elastic Beanstalk and follow it until healthy or failed
+    #[command(
+        after_help = "Examples:\n  stevedore deploy prod 1.2.3\n  stevedore deploy prod 1.2.3 --rollback-on-failure --timeout 30m\n  deploy deploy prod 1.2.3            (the original order, through a symlink named `deploy`)"
+    )]
+    Deploy(DeployArgs),
+
+    /// Redeploy an existing version (no rebuild, no upload)
+    #[command(
+        after_help = "Examples:\n  stevedore rollback prod             (lists candidates, picks the previous healthy version)\n  stevedore rollback prod 1.2.2"
+    )]
+    Rollback(RollbackArgs),
+
+    /// List the versions deployed to an environment, with commit, digest, who, when and outcome
+    #[command(after_help = "Example:\n  stevedore history prod --json")]
+    History(EnvArgs),
+
+    /// Print the resolved configuration and where each value came from
+    #[command(after_help = "Examples:\n  stevedore config\n  stevedore config prod --json")]
+    Config(ConfigArgs),
+
+    /// Check that Docker, git, AWS credentials, registry credentials and ignore files are usable
+    #[command(after_help = "Example:\n  stevedore doctor")]
+    Doctor,
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  stevedore completions bash > /etc/bash_completion.d/stevedore\n  stevedore completions zsh > \"${fpath[1]}/_stevedore\""
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  stevedore man | man -l -")]
+    Man,
+}
+
+/// `stevedore image …`
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub action: ImageAction,
+}
+
+/// What to do with an environment's images.
+#[derive(Debug, Subcommand)]
+pub enum ImageAction {
+    /// Build every service of the environment that has a Dockerfile
+    #[command(
+        after_help = "Example:\n  stevedore image build dev --build-arg BASE_IMAGE=busybox:1.36"
+    )]
+    Build(ImageBuildArgs),
+    /// Rebuild from scratch (no cache)
+    #[command(after_help = "Example:\n  stevedore image update dev")]
+    Update(ImageBuildArgs),
+    /// Remove the environment's images (refused while its containers run)
+    #[command(after_help = "Example:\n  stevedore image destroy dev")]
+    Destroy(ImageSelectArgs),
+    /// List the environment's images
+    #[command(after_help = "Example:\n  stevedore image ls prod --json")]
+    Ls(ImageSelectArgs),
+}
+
+/// Options of `image build` and `image update`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    #[command(flatten)]
+    pub select: ImageSelectArgs,
+    /// Do not use the build cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer base image
+    #[arg(long)]
+    pub pull: bool,
+    /// A build argument (repeatable)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Send this file even though it looks like a secret (repeatable)
+    #[arg(long = "allow-secret", value_name = "PATH")]
+    pub allow_secrets: Vec<PathBuf>,
+}
+
+/// Which images of an environment.
+#[derive(Debug, Args)]
+pub struct ImageSelectArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Only this service
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// Use this compose file instead of the environment's own
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// Options shared by the lifecycle commands.
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// Use this compose file instead of the environment's own
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Compose project name (default: the environment name)
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+}
+
+/// `start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+    /// Rebuild images even if they exist
+    #[arg(long)]
+    pub build: bool,
+    /// Return once healthy instead of following the logs
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Open the first published URL in a browser
+    #[arg(long)]
+    pub open: bool,
+    /// Remove containers of services no longer in the compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+}
+
+/// `stop`, `restart`.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+}
+
+/// `down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+    /// Also remove named volumes
+    #[arg(long)]
+    pub volumes: bool,
+    /// Also remove containers of services no longer in the compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+    /// Show the Elastic Beanstalk environment instead of local containers
+    #[arg(long)]
+    pub remote: bool,
+    /// Keep following Elastic Beanstalk events (with --remote)
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// `logs`. `-f` means follow here, as in `docker compose logs -f`, so the compose file is
+/// `--file` only.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Only these services
+    pub services: Vec<String>,
+    /// Use this compose file instead of the environment's own
+    #[arg(long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Compose project name (default: the environment name)
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Keep following new output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of each log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+}
+
+/// `shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The service (default: the environment's first service)
+    pub service: Option<String>,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The service (default: the environment's first service)
+    pub service: Option<String>,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+    /// The command to run, after `--`
+    #[arg(last = true, value_name = "CMD")]
+    pub cmd: Vec<String>,
+}
+
+/// `release`, `publish`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// A SemVer 2.0 version without build metadata: 1.2.3 or 1.2.3-rc.1
+    pub version: String,
+}
+
+/// `bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The version to bundle
+    pub version: String,
+    /// Where to write the zip (default: <app>-<env>-<version>.zip in the current directory)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Use image tags when no digest has been recorded yet (never accepted by deploy)
+    #[arg(long)]
+    pub allow_unpinned: bool,
+    /// Put this file in the bundle even though it looks like a secret (repeatable)
+    #[arg(long = "allow-secret", value_name = "PATH")]
+    pub allow_secrets: Vec<PathBuf>,
+}
+
+/// `deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The published version to deploy
+    pub version: String,
+    /// Give up following after this long (e.g. 90s, 20m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "20m")]
+    pub timeout: String,
+    /// On failure, redeploy the previous healthy version (exit 9 when that succeeds)
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    /// Set the environment's properties from environments/<env>/.env (values never printed)
+    #[arg(long)]
+    pub sync_env: bool,
+    /// Abort the environment's update in progress instead of deploying
+    #[arg(long)]
+    pub abort: bool,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The version to go back to (default: the previous healthy one)
+    pub version: Option<String>,
+    /// Give up following after this long (e.g. 90s, 20m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "20m")]
+    pub timeout: String,
+}
+
+/// Commands that only take an environment.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+}
+
+/// `config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Also resolve this environment's settings
+    pub env: Option<String>,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_clap_model_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

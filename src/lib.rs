@@ -1,0 +1,148 @@
+//! Stevedore: take a Docker web app from a laptop to AWS Elastic Beanstalk.
+//!
+//! The binary is a thin shell over [`run`], so tests can call the whole program in-process.
+
+pub mod argv;
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod exit;
+pub mod git;
+pub mod ignore;
+pub mod output;
+pub mod project;
+pub mod registry;
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser};
+
+use crate::argv::Invocation;
+use crate::cli::Cli;
+use crate::commands::Context;
+use crate::exit::{CommandError, ExitStatus};
+use crate::output::{OutputOptions, Printer, Verbosity};
+
+/// Run stevedore with `args` (argv[0] included) and return the exit status.
+pub fn run(args: Vec<OsString>) -> ExitStatus {
+    let cli = match rewrite_and_parse(args) {
+        Ok(cli) => cli,
+        Err(status) => return status,
+    };
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, _) => Verbosity::Verbose,
+    };
+    let printer = Printer::new(OutputOptions::detect(
+        cli.global.json,
+        verbosity,
+        cli.global.color,
+    ));
+    init_tracing(cli.global.verbose);
+    let command_name = commands::name_of(&cli.command);
+    let start_dir = match start_dir(&cli) {
+        Ok(dir) => dir,
+        Err(err) => {
+            printer.error(command_name, &err, ExitStatus::Failure);
+            return ExitStatus::Failure;
+        }
+    };
+    let ctx = Context {
+        global: cli.global,
+        printer: printer.clone(),
+        start_dir,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            printer.error(command_name, &err.into(), ExitStatus::Failure);
+            return ExitStatus::Failure;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            result = commands::execute(&ctx, cli.command) => result,
+            _ = tokio::signal::ctrl_c() => Err(CommandError::new(
+                ExitStatus::Interrupted,
+                "interrupted",
+            ).into()),
+        }
+    });
+    match outcome {
+        Ok(report) => {
+            printer.report(command_name, &report);
+            report.status
+        }
+        Err(err) => {
+            let status = exit::classify(&err);
+            printer.error(command_name, &err, status);
+            status
+        }
+    }
+}
+
+/// Apply the legacy argument orders, then parse. Help and version print here.
+fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
+    let args = match argv::rewrite(args) {
+        Invocation::Parse(args) => args,
+        Invocation::EnvHelp { env, args } => return Err(env_help_or_usage(&env, args)),
+    };
+    Cli::try_parse_from(args).map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() {
+            ExitStatus::Usage
+        } else {
+            ExitStatus::Ok
+        }
+    })
+}
+
+/// `stevedore <word> --help`: help for environment `word` when it is one (or when no project is
+/// around to say otherwise); clap's unknown-command error otherwise.
+fn env_help_or_usage(env: &str, args: Vec<OsString>) -> ExitStatus {
+    let here = std::env::current_dir().ok();
+    let known = here
+        .and_then(|dir| project::Project::discover(&dir).ok())
+        .map(|p| p.environment_names().iter().any(|n| n == env));
+    if known == Some(false) {
+        let without_help: Vec<OsString> = args
+            .into_iter()
+            .filter(|a| a != "--help" && a != "-h")
+            .collect();
+        if let Err(err) = Cli::command().try_get_matches_from(without_help) {
+            let _ = err.print();
+            return ExitStatus::Usage;
+        }
+    }
+    print!("{}", commands::env_help(env));
+    ExitStatus::Ok
+}
+
+fn start_dir(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir()?;
+    Ok(match &cli.global.project_dir {
+        Some(dir) => cwd.join(dir),
+        None => cwd,
+    })
+}
+
+/// `-v` shows stevedore's debug logs; `-vv` everyone's (bollard, the AWS SDK). `RUST_LOG` wins.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "off",
+        1 => "stevedore=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
