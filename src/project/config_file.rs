@@ -1,0 +1,213 @@
+//! `stevedore.toml`: the tool's own settings. It never holds secrets.
+//!
+//! ```toml
+//! [project]
+//! name = "demo"
+//!
+//! [image]
+//! repository = "registry.example.com/acme/demo"   # where `publish` pushes
+//!
+//! [aws]
+//! application = "demo"
+//! region = "eu-west-1"
+//! profile = "deploy"
+//! s3_bucket = "my-bundles"          # default: CreateStorageLocation's bucket
+//! s3_path_style = false             # true for MinIO, moto, LocalStack
+//!
+//! [git]
+//! remote = "origin"
+//! default_branch = "main"
+//!
+//! [deploy]
+//! timeout = "20m"
+//! health = "Green"
+//!
+//! [environments.prod]
+//! eb_environment = "demo-prod"
+//! repository = "registry.example.com/acme/demo"
+//! env_tag = "prod"
+//! compose_file = "docker/app/prod/docker-compose.yml"
+//! ```
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use super::ProjectError;
+
+/// The whole file. Unknown keys are errors, so a typo is caught with its line.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[project]`.
+    #[serde(default)]
+    pub project: ProjectSection,
+    /// `[image]`.
+    #[serde(default)]
+    pub image: ImageSection,
+    /// `[aws]`.
+    #[serde(default)]
+    pub aws: AwsSection,
+    /// `[git]`.
+    #[serde(default)]
+    pub git: GitSection,
+    /// `[deploy]`.
+    #[serde(default)]
+    pub deploy: DeploySection,
+    /// `[environments.<name>]`.
+    #[serde(default)]
+    pub environments: IndexMap<String, EnvironmentSection>,
+}
+
+/// `[project]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// The project name, used in local image tags (`<name>-<service>:<env>`).
+    pub name: Option<String>,
+}
+
+/// `[image]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// The registry repository images are pushed to, for every environment.
+    pub repository: Option<String>,
+}
+
+/// `[aws]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    /// The Elastic Beanstalk application name.
+    pub application: Option<String>,
+    /// The AWS region.
+    pub region: Option<String>,
+    /// The AWS profile.
+    pub profile: Option<String>,
+    /// The S3 bucket for source bundles.
+    pub s3_bucket: Option<String>,
+    /// Use path-style S3 addressing (S3-compatible stores).
+    pub s3_path_style: Option<bool>,
+}
+
+/// `[git]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GitSection {
+    /// The remote that `publish` pushes to.
+    pub remote: Option<String>,
+    /// The branch major/minor releases are cut from.
+    pub default_branch: Option<String>,
+}
+
+/// `[deploy]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySection {
+    /// How long `deploy` follows an update before exiting 8.
+    pub timeout: Option<String>,
+    /// The worst health accepted as success (`Green` or `Yellow`).
+    pub health: Option<String>,
+}
+
+/// `[environments.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSection {
+    /// The Elastic Beanstalk environment this environment deploys to.
+    pub eb_environment: Option<String>,
+    /// The registry repository for this environment (overrides `[image] repository`).
+    pub repository: Option<String>,
+    /// The moving tag (`latest` for dev, the environment name otherwise).
+    pub env_tag: Option<String>,
+    /// The compose file, relative to the project root.
+    pub compose_file: Option<String>,
+}
+
+/// Read and validate `stevedore.toml`.
+pub fn read(path: &Path) -> Result<ConfigFile, ProjectError> {
+    let text = fs_err::read_to_string(path).map_err(|source| ProjectError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parse `stevedore.toml` text; `path` is used in errors.
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ProjectError> {
+    toml::from_str(text).map_err(|err| {
+        let line = err
+            .span()
+            .map(|span| line_of_offset(text, span.start))
+            .unwrap_or(1);
+        ProjectError::ConfigSyntax {
+            path: path.to_owned(),
+            line,
+            message: err.message().trim().to_owned(),
+        }
+    })
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+pub fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_section() {
+        let text = r#"
+[project]
+name = "demo"
+[image]
+repository = "localhost:5000/demo"
+[aws]
+application = "demo-app"
+region = "eu-west-1"
+s3_path_style = true
+[git]
+remote = "upstream"
+[environments.prod]
+eb_environment = "demo-prod"
+env_tag = "stable"
+"#;
+        let cfg = parse(text, Path::new("stevedore.toml")).expect("valid");
+        assert_eq!(cfg.project.name.as_deref(), Some("demo"));
+        assert_eq!(cfg.aws.s3_path_style, Some(true));
+        assert_eq!(cfg.git.remote.as_deref(), Some("upstream"));
+        assert_eq!(
+            cfg.environments["prod"].eb_environment.as_deref(),
+            Some("demo-prod")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let table = [
+            ("[aws]\nregion = \n", 2, "stevedore.toml:2:"),
+            ("[aws]\nregon = \"x\"\n", 2, "unknown field `regon`"),
+            ("[project]\nname = 3\n", 2, "invalid type"),
+            ("\n\n[aws\n", 3, "stevedore.toml:3:"),
+            ("[aws]\ns3_path_style = \"yes\"\n", 2, "invalid type"),
+        ];
+        for (text, line, needle) in table {
+            let err = parse(text, Path::new("stevedore.toml")).expect_err(text);
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with(&format!("stevedore.toml:{line}:")),
+                "{text:?} → {msg}"
+            );
+            assert!(msg.contains(needle), "{text:?} → {msg}");
+        }
+    }
+}
