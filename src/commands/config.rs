@@ -1,0 +1,42 @@
+//! `stevedore config [<env>]`: every resolved setting and where it came from.
+
+use serde_json::json;
+
+use super::Context;
+use crate::git::Git;
+use crate::output::{Event, Report};
+use crate::project::settings::{self, Setting};
+
+/// Resolve and print the configuration, masking secret values.
+pub fn run(ctx: &Context, env: Option<&str>) -> anyhow::Result<Report> {
+    let project = ctx.project()?;
+    let branch = Git::new(&project.root).eb_branch();
+    let resolution = settings::load(&project, &ctx.flag_values(), &branch, env)?;
+    for warning in &resolution.warnings {
+        ctx.printer.emit(Event::warning(warning.clone()));
+    }
+    let all = resolution.settings.all();
+    let data = json!({
+        "project_root": project.root,
+        "environment": env,
+        "settings": all,
+    });
+    Ok(Report::ok(data, table(&all)))
+}
+
+/// KEY  VALUE  SOURCE, aligned.
+fn table(settings: &[&Setting]) -> String {
+    let rows: Vec<[String; 3]> = settings
+        .iter()
+        .map(|s| [s.key.clone(), s.display_value(), s.source.to_string()])
+        .collect();
+    let key_width = rows.iter().map(|r| r[0].len()).max().unwrap_or(0).max(3);
+    let value_width = rows.iter().map(|r| r[1].len()).max().unwrap_or(0).max(5);
+    let mut text = format!("{:key_width$}  {:value_width$}  SOURCE\n", "KEY", "VALUE");
+    for [key, value, source] in rows {
+        text.push_str(&format!(
+            "{key:key_width$}  {value:value_width$}  {source}\n"
+        ));
+    }
+    text
+}

@@ -1,0 +1,388 @@
+//! `stevedore doctor`: is this machine and project ready? Each check prints pass, warn or fail
+//! with a fix; only failures make the exit status non-zero.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::Context;
+use crate::aws::credentials::{self, CredentialCheck, CredentialSource};
+use crate::engine;
+use crate::exit::ExitStatus;
+use crate::git::Git;
+use crate::ignore::{docker::DockerIgnore, eb::EbIgnore};
+use crate::output::{CheckStatus, Event, Report};
+use crate::project::Project;
+use crate::project::settings::{self, Settings};
+use crate::registry::credentials::{self as registry, Lookup};
+
+/// One check's outcome, and the exit status a failure maps to.
+struct Check {
+    name: &'static str,
+    status: CheckStatus,
+    detail: String,
+    fix: Option<String>,
+    failure: ExitStatus,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Check {
+            name,
+            status: CheckStatus::Pass,
+            detail: detail.into(),
+            fix: None,
+            failure: ExitStatus::Ok,
+        }
+    }
+
+    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name,
+            status: CheckStatus::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+            failure: ExitStatus::Ok,
+        }
+    }
+
+    fn fail(
+        name: &'static str,
+        failure: ExitStatus,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Check {
+            name,
+            status: CheckStatus::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+            failure,
+        }
+    }
+}
+
+/// Run every check, print each as it completes, and summarise.
+pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
+    let mut checks = Vec::new();
+    let mut record = |check: Check| {
+        ctx.printer.emit(Event::Check {
+            name: check.name.to_owned(),
+            status: check.status,
+            detail: check.detail.clone(),
+            fix: check.fix.clone(),
+        });
+        checks.push(check);
+    };
+    record(check_docker().await);
+    let project = Project::discover(&ctx.start_dir);
+    let git_dir = project
+        .as_ref()
+        .map(|p| p.root.clone())
+        .unwrap_or_else(|_| ctx.start_dir.clone());
+    let git = Git::new(&git_dir);
+    record(check_git(&git));
+    match project {
+        Err(err) => record(Check::fail(
+            "project",
+            ExitStatus::InvalidInput,
+            err.to_string(),
+            "run doctor inside a stevedore project or pass -C <dir>",
+        )),
+        Ok(project) => {
+            let branch = git.eb_branch();
+            let (check, settings) = check_project(ctx, &project, &branch);
+            record(check);
+            for check in check_environments(ctx, &project, &branch) {
+                record(check);
+            }
+            record(check_dockerignore(&project.root));
+            record(check_ebignore(&project.root));
+            if let Some(settings) = settings {
+                record(check_aws(&settings));
+                record(check_registry(&project, ctx, &branch).await);
+            }
+        }
+    }
+    Ok(summarise(&checks))
+}
+
+fn summarise(checks: &[Check]) -> Report {
+    let failed: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .collect();
+    let warned = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Warn)
+        .count();
+    let status = failed.first().map(|c| c.failure).unwrap_or(ExitStatus::Ok);
+    let text = format!(
+        "{} checks: {} passed, {} warned, {} failed",
+        checks.len(),
+        checks.len() - failed.len() - warned,
+        warned,
+        failed.len()
+    );
+    let data = json!({
+        "checks": checks.iter().map(|c| json!({
+            "name": c.name,
+            "status": c.status,
+            "detail": c.detail,
+            "fix": c.fix,
+        })).collect::<Vec<_>>(),
+        "passed": checks.len() - failed.len() - warned,
+        "warned": warned,
+        "failed": failed.len(),
+    });
+    Report { data, text, status }
+}
+
+async fn check_docker() -> Check {
+    match engine::info().await {
+        Ok(info) => Check::pass(
+            "docker",
+            format!(
+                "Docker Engine {} (API {}) at {}",
+                info.version, info.api_version, info.host
+            ),
+        ),
+        Err(err) => Check::fail(
+            "docker",
+            ExitStatus::Engine,
+            format!(
+                "cannot reach the Docker Engine at {}",
+                engine::docker_host()
+            ),
+            format!("{err}"),
+        ),
+    }
+}
+
+fn check_git(git: &Git) -> Check {
+    let version = match git.version() {
+        Ok(v) => v,
+        Err(err) => {
+            return Check::fail("git", ExitStatus::Failure, "git not found", err.to_string());
+        }
+    };
+    if !git.is_repo() {
+        return Check::warn(
+            "git",
+            format!("{version}; the project is not a git repository"),
+            "`git init` and commit: release and publish tie versions to commits",
+        );
+    }
+    match git.state() {
+        Ok(state) => {
+            let branch = state.branch.unwrap_or_else(|| "detached HEAD".into());
+            let head = state
+                .head
+                .map(|h| h.chars().take(12).collect::<String>())
+                .unwrap_or_else(|| "no commits yet".into());
+            let detail = format!(
+                "{version}; on {branch} at {head}, {} uncommitted change(s)",
+                state.dirty.len()
+            );
+            Check::pass("git", detail)
+        }
+        Err(err) => Check::fail(
+            "git",
+            ExitStatus::Failure,
+            "git status failed",
+            err.to_string(),
+        ),
+    }
+}
+
+fn check_project(ctx: &Context, project: &Project, branch: &str) -> (Check, Option<Settings>) {
+    let envs = project.environment_names();
+    match settings::load(project, &ctx.flag_values(), branch, None) {
+        Ok(resolution) => {
+            let config = match &project.config_path {
+                Some(_) => "stevedore.toml",
+                None => "no stevedore.toml (conventions only)",
+            };
+            let detail = format!(
+                "{} ({config}); environments: {}",
+                project.root.display(),
+                if envs.is_empty() {
+                    "none".into()
+                } else {
+                    envs.join(", ")
+                }
+            );
+            let check = if envs.is_empty() {
+                Check::warn(
+                    "project",
+                    detail,
+                    "create environments/<env>/ for each environment",
+                )
+            } else {
+                Check::pass("project", detail)
+            };
+            (check, Some(resolution.settings))
+        }
+        Err(err) => (
+            Check::fail(
+                "project",
+                ExitStatus::InvalidInput,
+                "the configuration does not load",
+                err.to_string(),
+            ),
+            None,
+        ),
+    }
+}
+
+fn check_environments(ctx: &Context, project: &Project, branch: &str) -> Vec<Check> {
+    project
+        .environment_names()
+        .into_iter()
+        .filter_map(|env| {
+            settings::load(project, &ctx.flag_values(), branch, Some(&env))
+                .err()
+                .map(|err| {
+                    Check::fail(
+                        "environment",
+                        ExitStatus::InvalidInput,
+                        format!("environment {env} does not load"),
+                        err.to_string(),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn check_dockerignore(root: &Path) -> Check {
+    let path = root.join(".dockerignore");
+    if !path.is_file() {
+        return Check::warn(
+            ".dockerignore",
+            "absent: the whole project directory is sent as build context",
+            "add a .dockerignore that excludes .git, environments/*/.env and build output",
+        );
+    }
+    match DockerIgnore::read(&path) {
+        Ok(ignore) => Check::pass(
+            ".dockerignore",
+            format!("{} pattern(s) parse", ignore.patterns().len()),
+        ),
+        Err(err) => Check::fail(
+            ".dockerignore",
+            ExitStatus::InvalidInput,
+            "invalid",
+            err.to_string(),
+        ),
+    }
+}
+
+fn check_ebignore(root: &Path) -> Check {
+    match EbIgnore::read(&root.join(".ebignore")) {
+        Ok(Some(_)) => Check::pass(".ebignore", "parses"),
+        Ok(None) => Check::warn(
+            ".ebignore",
+            "absent: bundles would hold the whole project",
+            "add an .ebignore listing what the bundle must not contain",
+        ),
+        Err(err) => Check::fail(
+            ".ebignore",
+            ExitStatus::InvalidInput,
+            "invalid",
+            err.to_string(),
+        ),
+    }
+}
+
+fn check_aws(settings: &Settings) -> Check {
+    let profile = settings.profile.value.as_deref();
+    let env = |name: &str| std::env::var(name).ok();
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    match credentials::check(profile, &env, home.as_deref()) {
+        CredentialCheck::Found(source) => {
+            let detail = match source {
+                CredentialSource::Environment => {
+                    "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
+                }
+                CredentialSource::Profile { name, file, method } => {
+                    format!("profile {name} ({method}) in {}", file.display())
+                }
+                CredentialSource::WebIdentity => {
+                    "web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)".into()
+                }
+                CredentialSource::ContainerEndpoint => "container credentials endpoint".into(),
+            };
+            Check::pass("aws credentials", detail)
+        }
+        CredentialCheck::NotFound { profile, searched } => Check::warn(
+            "aws credentials",
+            format!(
+                "none found for profile {profile} (searched the environment and {}; an EC2 \
+                 instance role is not probed)",
+                searched
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "`aws configure --profile {profile}` or `aws sso login --profile {profile}`; \
+                 only deploy, rollback, history and ECR pushes need them"
+            ),
+        ),
+    }
+}
+
+async fn check_registry(project: &Project, ctx: &Context, branch: &str) -> Check {
+    let repositories: Vec<String> = project
+        .environment_names()
+        .iter()
+        .filter_map(|env| {
+            settings::load(project, &ctx.flag_values(), branch, Some(env))
+                .ok()?
+                .settings
+                .environment?
+                .repository
+                .value
+        })
+        .collect();
+    let Some(repository) = repositories.first() else {
+        return Check::warn(
+            "registry credentials",
+            "no registry repository configured",
+            "set [image] repository in stevedore.toml to publish images",
+        );
+    };
+    let host = registry::registry_of(repository);
+    if registry::is_ecr(&host) {
+        return Check::pass(
+            "registry credentials",
+            format!("{host} is Amazon ECR: a token is fetched with the AWS credentials"),
+        );
+    }
+    let lookup_host = host.clone();
+    let lookup = tokio::task::spawn_blocking(move || registry::lookup(&lookup_host))
+        .await
+        .unwrap_or_else(|err| Lookup::Failed(err.to_string()));
+    match lookup {
+        Lookup::UsernamePassword { username } => Check::pass(
+            "registry credentials",
+            format!("{host}: user {username} (from the Docker config)"),
+        ),
+        Lookup::IdentityToken => Check::pass(
+            "registry credentials",
+            format!("{host}: identity token (from the Docker config)"),
+        ),
+        Lookup::NotConfigured => Check::warn(
+            "registry credentials",
+            format!("none configured for {host} in the Docker config"),
+            format!("`docker login {host}` (publish needs it unless the registry is open)"),
+        ),
+        Lookup::Failed(reason) => Check::fail(
+            "registry credentials",
+            ExitStatus::Registry,
+            format!("reading credentials for {host} failed: {reason}"),
+            format!("check DOCKER_CONFIG / ~/.docker/config.json, or `docker login {host}`"),
+        ),
+    }
+}

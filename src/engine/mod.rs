@@ -1,0 +1,86 @@
+//! The Docker Engine, through bollard: connecting with API-version negotiation.
+
+use std::time::Duration;
+
+use bollard::Docker;
+
+use crate::exit::{Coded, ExitStatus};
+
+/// How long to wait for the daemon to answer a ping before calling it unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Errors talking to the Docker Engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The daemon did not answer.
+    #[error(
+        "cannot reach the Docker Engine at {host}: {reason}. Start the daemon (e.g. `sudo \
+         systemctl start docker`), or point DOCKER_HOST at a running one"
+    )]
+    Unreachable {
+        /// Where we tried (DOCKER_HOST or the default socket).
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Any other Engine API failure.
+    #[error("Docker Engine error: {0}")]
+    Api(#[from] bollard::errors::Error),
+}
+
+impl Coded for EngineError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Engine
+    }
+}
+
+/// The daemon's identity, from `/version`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EngineInfo {
+    /// Where we connected.
+    pub host: String,
+    /// The engine version, e.g. `20.10.24+dfsg1`.
+    pub version: String,
+    /// The API version the daemon speaks (and we negotiated down to).
+    pub api_version: String,
+}
+
+/// The DOCKER_HOST in effect, for messages.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+}
+
+/// Connect to the daemon named by DOCKER_HOST (or the default socket) and negotiate the API
+/// version, so both old daemons (API 1.41) and new ones work.
+pub async fn connect() -> Result<Docker, EngineError> {
+    let host = docker_host();
+    let unreachable = |reason: String| EngineError::Unreachable {
+        host: host.clone(),
+        reason,
+    };
+    let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
+    let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        .await
+        .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(negotiated)
+}
+
+/// Connect and read the daemon's version.
+pub async fn info() -> Result<EngineInfo, EngineError> {
+    let docker = connect().await?;
+    let version = tokio::time::timeout(CONNECT_TIMEOUT, docker.version())
+        .await
+        .map_err(|_| EngineError::Unreachable {
+            host: docker_host(),
+            reason: "no answer to /version".into(),
+        })??;
+    Ok(EngineInfo {
+        host: docker_host(),
+        version: version.version.unwrap_or_else(|| "unknown".into()),
+        api_version: version.api_version.unwrap_or_else(|| "unknown".into()),
+    })
+}

@@ -1,0 +1,3 @@
+//! Container registries: naming and credentials.
+
+pub mod credentials;
