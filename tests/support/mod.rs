@@ -1,0 +1,285 @@
+//! The test rig: a fluent builder that runs the real binary in a temporary project, and fixtures
+//! for the real Docker Engine and a real v2 registry on loopback.
+//!
+//! ```ignore
+//! Project::demo().env("STEVEDORE_REGION", "eu-west-1").run(["config", "prod", "--json"]).success();
+//! ```
+
+#![allow(dead_code)]
+
+pub mod docker;
+pub mod registry;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (holds the demo app).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stevedore"))
+}
+
+/// A temporary project directory with its own HOME, so no user config leaks in.
+pub struct Project {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    program: Option<PathBuf>,
+}
+
+impl Project {
+    /// An empty project root (it has an `environments/` directory).
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("stevedore-it-")
+            .tempdir()
+            .expect("create a temp dir");
+        std::fs::create_dir_all(dir.path().join("project/environments")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("home")).expect("mkdir");
+        Project {
+            dir,
+            env: Vec::new(),
+            program: None,
+        }
+    }
+
+    /// A copy of the bundled demo app (without stevedore's own sources).
+    pub fn demo() -> Self {
+        let project = Project::new();
+        for entry in [
+            "app",
+            "docker",
+            "environments",
+            ".dockerignore",
+            ".ebignore",
+            "stevedore.toml",
+        ] {
+            copy_tree(&repo_root().join(entry), &project.root().join(entry));
+        }
+        project
+    }
+
+    /// The project root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("project")
+    }
+
+    /// The isolated HOME.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Write `contents` to `path` (relative to the root), creating directories.
+    pub fn file(self, path: &str, contents: &str) -> Self {
+        let full = self.root().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, contents).expect("write file");
+        self
+    }
+
+    /// Write a file under the isolated HOME.
+    pub fn home_file(self, path: &str, contents: &str) -> Self {
+        let full = self.home().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, contents).expect("write file");
+        self
+    }
+
+    /// Set an environment variable for runs.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Run through a symlink named `name` (multi-call: `image`, `deploy`).
+    pub fn via_symlink(mut self, name: &str) -> Self {
+        let link = self.dir.path().join("bin").join(name);
+        std::fs::create_dir_all(link.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(binary(), &link).expect("symlink");
+        self.program = Some(link);
+        self
+    }
+
+    /// `git init` with one commit of everything.
+    pub fn git_init(self) -> Self {
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "init",
+            ],
+        ] {
+            let status = Command::new("git")
+                .args(args)
+                .current_dir(self.root())
+                .status()
+                .expect("run git");
+            assert!(status.success(), "git {args:?}");
+        }
+        self
+    }
+
+    /// Run the binary with `args` in the project root.
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run_in(&self.root(), args)
+    }
+
+    /// Run the binary with `args` in `dir`.
+    pub fn run_in<I, S>(&self, dir: &Path, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let program = self.program.clone().unwrap_or_else(binary);
+        let mut cmd = Command::new(&program);
+        cmd.args(args).current_dir(dir).env_clear();
+        for key in ["PATH", "DOCKER_HOST", "CI", "RUST_BACKTRACE"] {
+            if let Some(value) = std::env::var_os(key) {
+                cmd.env(key, value);
+            }
+        }
+        cmd.env("HOME", self.home())
+            .env("DOCKER_CONFIG", self.home().join(".docker"));
+        for (key, value) in &self.env {
+            cmd.env(key, value);
+        }
+        let out = cmd.output().expect("run stevedore");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a run produced, with fluent assertions.
+#[derive(Debug)]
+pub struct Output {
+    /// The exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Assert exit code 0.
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    /// Assert the exit code.
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Assert stdout contains `needle`.
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Assert stderr contains `needle`.
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Assert neither stream contains `needle` (e.g. a secret).
+    pub fn nowhere(self, needle: &str) -> Self {
+        assert!(
+            !self.stdout.contains(needle) && !self.stderr.contains(needle),
+            "{needle:?} leaked\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Parse stdout as NDJSON; every line must be a JSON object.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}\n{}", self.stdout))
+            })
+            .collect()
+    }
+
+    /// The final `summary` object of `--json` output.
+    pub fn summary(&self) -> serde_json::Value {
+        let lines = self.json_lines();
+        let last = lines.last().cloned().expect("at least one JSON line");
+        assert_eq!(last["event"], "summary", "last line is the summary: {last}");
+        last
+    }
+}
+
+/// Copy a file or directory tree (symlinks copied as links).
+pub fn copy_tree(from: &Path, to: &Path) {
+    let meta = std::fs::symlink_metadata(from).expect("stat source");
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).expect("readlink");
+        std::os::unix::fs::symlink(target, to).expect("symlink");
+    } else if meta.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read dir") {
+            let entry = entry.expect("entry");
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).expect("copy file");
+    }
+}
+
+/// Whether tests must fail rather than skip when a real component is missing.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Skip (loudly) or, under CI, fail, because `what` is unavailable.
+pub fn unavailable(what: &str, why: &str) -> bool {
+    if in_ci() {
+        panic!("{what} is required under CI=true but unavailable: {why}");
+    }
+    eprintln!("\n!!! SKIPPED: {what} unavailable ({why}); set CI=true to make this a failure\n");
+    false
+}
