@@ -25,30 +25,34 @@
 //! * **Matching**: patterns are anchored at the context root; a pattern matches
 //!   a path when it matches the path or one of its parent directories; the last
 //!   matching pattern decides. Precisely, we evaluate like Docker's context
-//!   walkers (BuildKit's fsutil and the classic tar archiver both call
+//!   walkers (the classic tar archiver and BuildKit's fsutil both call
 //!   `MatchesUsingParentResults` down the directory chain), which differs from
 //!   a naive "last match wins" in contrived orderings such as
 //!   `d`, `!d/f`, `d` (there `d/f` is *sent*).
-//! * **Walking**: an excluded directory is pruned unless an exception could
-//!   re-include something beneath it. We follow BuildKit (the default builder of
-//!   `docker build`): if any exception contains a glob character (after dropping
-//!   a trailing `/**` or `/*`) no excluded directory is ever pruned; otherwise a
-//!   directory is kept only when some exception's literal path lies beneath it.
-//!   BuildKit also sends the entries of the excluded directories that lead to a
-//!   re-included file; we do too. (The classic builder's archiver differs on
-//!   both counts: it prunes by literal prefix even when exceptions have
-//!   wildcards, losing files that `!**/keep` would re-include, and it sends a
-//!   re-included file without its excluded parent directories.)
+//! * **Walking** ([`ContextWalk`]): we reproduce the upload of the classic
+//!   builder, i.e. `DOCKER_BUILDKIT=0 docker build`, whose context is written
+//!   by `TarWithOptions` (moby's `pkg/archive`, now `moby/go-archive`), because
+//!   that is the builder stevedore talks to. Entries come in `filepath.WalkDir`
+//!   order: depth first, each directory's entries sorted byte-wise by name (so
+//!   `a/`, `a/b`, `a.txt`). An excluded file is skipped. An excluded directory
+//!   is never sent itself; its contents are skipped (pruned) unless some
+//!   exception's text plus `/` starts with the directory's path plus `/`, a
+//!   literal prefix test in which glob characters are just characters. So
+//!   `!node_modules/x/keep` keeps `node_modules` open, `!**/keep` does not, and
+//!   a re-included file arrives without its excluded parent directories.
+//!   (BuildKit differs on both counts: it never prunes when an exception has a
+//!   wildcard, and it sends the parents of re-included files.)
 //! * **Build files** (`TrimBuildFilesFromExcludes` in docker/cli): the
-//!   `.dockerignore` itself and the Dockerfile are always sent when the context
-//!   is a tar for the Engine API, because the daemon must read them; the CLI
-//!   does this by appending `!<path>` exceptions. See
-//!   [`DockerIgnore::with_always_included`].
+//!   `.dockerignore` itself and the Dockerfile are always sent, because the
+//!   daemon must read them; the CLI appends `!<path>` exceptions, which also
+//!   stop the pruning of the directories above them. See
+//!   [`DockerIgnore::with_always_included`] for the one case where we send the
+//!   Dockerfile and the CLI does not.
 //!
 //! Paths are `/`-separated and relative to the context root (Unix semantics:
-//! `\` is an escape character in patterns, as on Linux and macOS). Which file
-//! to read is the caller's choice: BuildKit prefers `<Dockerfile>.dockerignore`
-//! next to the Dockerfile over the context's `.dockerignore`.
+//! `\` is an escape character in patterns, as on Linux and macOS). The classic
+//! builder reads only the context's `.dockerignore` (BuildKit would prefer a
+//! `<Dockerfile>.dockerignore` next to the Dockerfile).
 
 use std::fs::FileType;
 use std::io;
@@ -62,10 +66,6 @@ pub const DOCKERIGNORE_FILE: &str = ".dockerignore";
 /// Go's `bufio.Scanner` gives up on a line of this many bytes or more
 /// (`MaxScanTokenSize`, the line and its `\n` must fit in 64 KiB).
 const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// Characters that make BuildKit treat an exception as a wildcard pattern when
-/// it decides whether an excluded directory may be pruned.
-const GLOB_CHARS: &[char] = &['*', '[', ']', '?', '^', '\\'];
 
 /// Everything that can go wrong reading a `.dockerignore` or listing a context.
 #[derive(Debug, thiserror::Error)]
@@ -144,10 +144,17 @@ impl Pattern {
         }
     }
 
-    /// The pattern string BuildKit uses for its pruning decision.
-    fn without_trailing_glob(&self) -> &str {
-        let text = self.text.strip_suffix("/**").unwrap_or(&self.text);
-        text.strip_suffix("/*").unwrap_or(text)
+    /// The classic archiver's pruning test: whether this pattern's text plus
+    /// `/` starts with `dir` plus `/`, comparing characters literally.
+    fn names_path_below(&self, dir: &str) -> bool {
+        let text = self.text.as_str();
+        text.strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// How many `/`-separated parts the pattern has (patternmatcher's `dirs`).
+    fn depth(&self) -> usize {
+        self.text.split('/').count()
     }
 }
 
@@ -244,20 +251,25 @@ impl DockerIgnore {
         })
     }
 
-    /// Makes `paths` (context-relative, e.g. the Dockerfile and `.dockerignore`)
-    /// always sent, as docker/cli's `TrimBuildFilesFromExcludes` does for a tar
-    /// context: each path that is excluded gets a trailing `!path` exception
-    /// (line 0). The daemon drops these files from the final context itself.
-    /// Two small differences from the CLI: the path is matched literally
-    /// (the CLI would read glob characters in a Dockerfile name as a
-    /// pattern), and "excluded" is judged as everywhere else here (the CLI
-    /// uses patternmatcher's deprecated `Matches`, which checks only one
-    /// parent directory, so it can miss e.g. `**/build` excluding
-    /// `a/b/build/Dockerfile`).
+    /// Makes `paths` (context-relative: the `.dockerignore` and the
+    /// Dockerfile) always sent, as docker/cli's `TrimBuildFilesFromExcludes`
+    /// does: a path gets a trailing `!path` exception (line 0) when the CLI
+    /// would add one, that is when patternmatcher's deprecated `Matches` calls
+    /// it excluded. That check looks at one parent directory only (the one as
+    /// deep as the pattern), so the CLI can miss that `**/build` excludes
+    /// `a/b/build/Dockerfile` and then uploads a context without its
+    /// Dockerfile, which the daemon refuses. We add the exception in that case
+    /// too: whenever the path would otherwise not be sent. Paths are matched
+    /// literally (the CLI would read glob characters in a Dockerfile's name as
+    /// a pattern and might then miss the file). The daemon drops these files
+    /// from the context the Dockerfile sees.
     pub fn with_always_included(mut self, paths: &[&str]) -> Self {
         for path in paths {
             let path = context_relative(path);
-            if path != "." && self.is_excluded(&path) {
+            if path == "." {
+                continue;
+            }
+            if self.cli_matches(&path) || !self.walk_sends(&path) {
                 self.patterns.push(Pattern {
                     matcher: Matcher::Exact(path.clone()),
                     text: path,
@@ -267,6 +279,43 @@ impl DockerIgnore {
             }
         }
         self
+    }
+
+    /// patternmatcher's deprecated `Matches`, which docker/cli still uses to
+    /// decide whether the build files need an exception: each pattern is
+    /// tried on the path and on its ancestor with as many parts as the
+    /// pattern has; the last matching pattern decides.
+    fn cli_matches(&self, path: &str) -> bool {
+        let parent = go_dir(path);
+        let parent_parts: Vec<&str> = parent.split('/').collect();
+        let mut excluded = false;
+        for pattern in &self.patterns {
+            if pattern.exception != excluded {
+                continue;
+            }
+            let mut hit = pattern.matches(path);
+            if !hit && parent != "." && pattern.depth() <= parent_parts.len() {
+                hit = pattern.matches(&parent_parts[..pattern.depth()].join("/"));
+            }
+            if hit {
+                excluded = !pattern.exception;
+            }
+        }
+        excluded
+    }
+
+    /// Whether [`ContextWalk`] reaches and sends `path`: it is not excluded
+    /// and no directory above it is pruned.
+    fn walk_sends(&self, path: &str) -> bool {
+        let mut parent: Option<Level> = None;
+        for dir in ancestors(path) {
+            let level = self.evaluate(&dir, parent.as_ref());
+            if level.excluded() && self.may_prune(&dir) {
+                return false;
+            }
+            parent = Some(level);
+        }
+        !self.evaluate(path, parent.as_ref()).excluded()
     }
 
     /// The file the patterns came from.
@@ -300,29 +349,20 @@ impl DockerIgnore {
         self.evaluate(rel_path, parent.as_ref()).decided
     }
 
-    /// True when a walker may skip the directory `rel_dir` entirely: it is
-    /// excluded and no exception can re-include anything beneath it (BuildKit's
-    /// rule, see the module docs).
+    /// True when the classic archiver skips the directory `rel_dir` with all
+    /// its contents: it is excluded and no exception's text names a path at or
+    /// below it (see the module docs). An exception with a wildcard, such as
+    /// `!**/keep.txt`, does not keep a directory open.
     pub fn can_skip_dir(&self, rel_dir: &str) -> bool {
         self.is_excluded(rel_dir) && self.may_prune(rel_dir)
     }
 
-    /// BuildKit's pruning rule for a directory already known to be excluded.
+    /// The archiver's pruning rule for a directory already known to be excluded.
     fn may_prune(&self, rel_dir: &str) -> bool {
-        let exceptions: Vec<&str> = self
+        !self
             .patterns
             .iter()
-            .filter(|p| p.exception)
-            .map(Pattern::without_trailing_glob)
-            .collect();
-        // A wildcard exception might match anywhere, so BuildKit stops pruning.
-        if exceptions.iter().any(|p| p.contains(GLOB_CHARS)) {
-            return false;
-        }
-        let dir_slash = format!("{rel_dir}/");
-        !exceptions
-            .iter()
-            .any(|p| format!("{p}/").starts_with(&dir_slash))
+            .any(|p| p.exception && p.names_path_below(rel_dir))
     }
 
     /// One step of Docker's chained evaluation: which patterns match `path`
@@ -368,6 +408,12 @@ impl DockerIgnore {
 struct Level {
     matched: Vec<bool>,
     decided: Option<Decision>,
+}
+
+impl Level {
+    fn excluded(&self) -> bool {
+        self.decided.is_some_and(|d| d.excluded)
+    }
 }
 
 /// The parent directories Docker derives for `path` (Go's `filepath.Dir`, split
@@ -1112,77 +1158,127 @@ pub struct ContextEntry {
     pub kind: EntryKind,
 }
 
-/// One directory on the walk's current path: its match results (inherited by
-/// its children) and, for an excluded directory, its entry, sent only if
-/// something beneath it is.
-struct Frame {
-    level: Level,
-    pending: Option<ContextEntry>,
+/// Lists what Docker sends from the context at `root`, lazily, in the order
+/// the Docker CLI writes it (see the module docs): every file, directory and
+/// symlink that the ignore rules do not exclude, plus the `always` paths.
+/// Symlinks are listed, never followed.
+///
+/// The walk stops after the first error it yields. An unreadable entry that
+/// is excluded anyway is passed over (the CLI skips it too).
+pub struct ContextWalk {
+    root: PathBuf,
+    ignore: DockerIgnore,
+    walk: walkdir::IntoIter,
+    /// Match results of the directories above the next entry, outermost
+    /// first; the chained evaluation of their children starts from them.
+    parents: Vec<Level>,
+    failed: bool,
 }
 
-/// Lists what Docker sends from the context at `root`, sorted byte-wise by
-/// relative path: every file, directory and symlink that `ignore` does not
-/// exclude, plus `always` (context-relative paths, e.g. the Dockerfile and
-/// `.dockerignore`, see [`DockerIgnore::with_always_included`]). Symlinks are
-/// listed, never followed. Excluded directories are pruned when
-/// [`DockerIgnore::can_skip_dir`] allows; otherwise they are searched, and
-/// listed only when something beneath them is (as BuildKit does).
+impl ContextWalk {
+    /// Starts a walk of `root` under `ignore`, with `always` (context-relative
+    /// paths: the `.dockerignore` and the Dockerfile) sent even when excluded,
+    /// see [`DockerIgnore::with_always_included`]. Nothing is read until the
+    /// first call to `next`.
+    pub fn new(root: &Path, ignore: &DockerIgnore, always: &[&str]) -> Self {
+        let walk = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .min_depth(1)
+            // Go's os.ReadDir sorts names byte-wise, as this does on Unix.
+            .sort_by_file_name()
+            .into_iter();
+        Self {
+            root: root.to_path_buf(),
+            ignore: ignore.clone().with_always_included(always),
+            walk,
+            parents: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// Decides one entry: `Ok(None)` when it is not sent. An excluded
+    /// directory is still descended into unless it may be pruned, because an
+    /// exception may re-include something beneath it.
+    fn visit(
+        &mut self,
+        entry: &walkdir::DirEntry,
+    ) -> Result<Option<ContextEntry>, DockerIgnoreError> {
+        self.parents.truncate(entry.depth().saturating_sub(1));
+        let rel_path = relative(&self.root, entry.path())?;
+        let level = self.ignore.evaluate(&rel_path, self.parents.last());
+        let excluded = level.excluded();
+        let kind = kind_of(entry.file_type());
+        if kind == EntryKind::Dir {
+            if excluded && self.ignore.may_prune(&rel_path) {
+                self.walk.skip_current_dir();
+                return Ok(None);
+            }
+            self.parents.push(level);
+        }
+        Ok((!excluded).then(|| ContextEntry {
+            rel_path,
+            path: entry.path().to_path_buf(),
+            kind,
+        }))
+    }
+
+    fn fail(&mut self, err: DockerIgnoreError) -> Option<Result<ContextEntry, DockerIgnoreError>> {
+        self.failed = true;
+        Some(Err(err))
+    }
+}
+
+impl Iterator for ContextWalk {
+    type Item = Result<ContextEntry, DockerIgnoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let entry = match self.walk.next()? {
+                Ok(entry) => entry,
+                Err(err) => match skip_excluded_error(&self.root, &self.ignore, err) {
+                    Ok(()) => continue,
+                    Err(err) => return self.fail(err),
+                },
+            };
+            match self.visit(&entry) {
+                Ok(Some(listed)) => return Some(Ok(listed)),
+                Ok(None) => continue,
+                Err(err) => return self.fail(err),
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for ContextWalk {}
+
+impl std::fmt::Debug for ContextWalk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContextWalk")
+            .field("root", &self.root)
+            .field("patterns", &self.ignore.patterns.len())
+            .field("depth", &self.parents.len())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+/// [`ContextWalk`], collected: what Docker sends from the context at `root`,
+/// in the order the Docker CLI writes it.
 pub fn context_entries(
     root: &Path,
     ignore: &DockerIgnore,
     always: &[&str],
 ) -> Result<Vec<ContextEntry>, DockerIgnoreError> {
-    let ignore = ignore.clone().with_always_included(always);
-    let mut walk = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .min_depth(1)
-        .into_iter();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut out = Vec::new();
-    while let Some(item) = walk.next() {
-        let entry = match item {
-            Ok(entry) => entry,
-            Err(err) => {
-                skip_excluded_error(root, &ignore, err)?;
-                continue;
-            }
-        };
-        stack.truncate(entry.depth() - 1);
-        let rel_path = relative(root, entry.path())?;
-        let level = ignore.evaluate(&rel_path, stack.last().map(|f| &f.level));
-        let excluded = level.decided.is_some_and(|d| d.excluded);
-        let listed = ContextEntry {
-            kind: kind_of(entry.file_type()),
-            path: entry.path().to_path_buf(),
-            rel_path,
-        };
-        let is_dir = listed.kind == EntryKind::Dir;
-        if excluded && is_dir && ignore.may_prune(&listed.rel_path) {
-            walk.skip_current_dir();
-            continue;
-        }
-        let pending = if excluded {
-            Some(listed)
-        } else {
-            release_parents(&mut stack, &mut out);
-            out.push(listed);
-            None
-        };
-        if is_dir {
-            stack.push(Frame { level, pending });
-        }
-    }
-    out.sort_by(|a, b| a.rel_path.as_bytes().cmp(b.rel_path.as_bytes()));
-    Ok(out)
+    ContextWalk::new(root, ignore, always).collect()
 }
 
-/// Sends the excluded directories above an entry that is sent.
-fn release_parents(stack: &mut [Frame], out: &mut Vec<ContextEntry>) {
-    out.extend(stack.iter_mut().filter_map(|frame| frame.pending.take()));
-}
-
-/// An unreadable entry that is excluded anyway does not matter (BuildKit
-/// ignores it too); anything else stops the listing.
+/// An unreadable entry that is excluded anyway does not matter (the CLI's
+/// archiver logs and skips every error; its pre-flight check fails on an
+/// unreadable excluded directory, which we see no reason to copy); anything
+/// else stops the listing.
 fn skip_excluded_error(
     root: &Path,
     ignore: &DockerIgnore,
@@ -1527,8 +1623,10 @@ mod tests {
         );
     }
 
+    // This used BuildKit's rule; stevedore now reproduces the classic
+    // archiver, which prunes by literal prefix even under wildcard exceptions.
     #[test]
-    fn can_skip_dir_follows_buildkit() {
+    fn can_skip_dir_follows_the_classic_archiver() {
         let literal = parse("node_modules\ndocs\n!docs/keep.md\n").unwrap();
         assert!(literal.can_skip_dir("node_modules"));
         assert!(
@@ -1540,8 +1638,16 @@ mod tests {
         assert!(!trailing_glob.can_skip_dir("docs"));
         let wildcard = parse("node_modules\n!**/keep.txt\n").unwrap();
         assert!(
-            !wildcard.can_skip_dir("node_modules"),
-            "a wildcard exception could match anywhere"
+            wildcard.can_skip_dir("node_modules"),
+            "a wildcard exception does not name a path below node_modules"
+        );
+        let glob_text = parse("a\n!a/*/keep\n").unwrap();
+        assert!(!glob_text.can_skip_dir("a"), "`a/*/keep/` starts with `a/`");
+        assert!(glob_text.can_skip_dir("a/b"), "`a/*/keep/` lacks `a/b/`");
+        let sibling = parse("doc\n!docs/x\n").unwrap();
+        assert!(
+            sibling.can_skip_dir("doc"),
+            "`docs/x/` does not start with `doc/`"
         );
         let none = parse("*\n").unwrap();
         assert!(none.can_skip_dir("anything"));
@@ -1551,6 +1657,37 @@ mod tests {
         assert!(!always.can_skip_dir("build"));
         assert!(!always.is_excluded("build/Dockerfile"));
         assert!(always.is_excluded("build/other"));
+    }
+
+    #[test]
+    fn always_included_follows_the_cli_check() {
+        let exceptions = |ignore: &DockerIgnore| -> Vec<String> {
+            ignore
+                .patterns()
+                .iter()
+                .filter(|p| p.line() == 0)
+                .map(|p| p.text().to_owned())
+                .collect()
+        };
+        // The CLI's one-parent check misses `**/build` here and would send no
+        // Dockerfile; we add the exception because the walk would prune it.
+        let missed = parse("**/build\n")
+            .unwrap()
+            .with_always_included(&["a/b/build/Dockerfile"]);
+        assert_eq!(exceptions(&missed), ["a/b/build/Dockerfile"]);
+        // Included, but only through `!**/b`, which cannot keep `a` open: the
+        // CLI's check calls it excluded, and its exception keeps `a` open.
+        let reopened = parse("a\n!**/b\n")
+            .unwrap()
+            .with_always_included(&["a/x/b/Dockerfile"]);
+        assert!(!parse("a\n!**/b\n").unwrap().is_excluded("a/x/b/Dockerfile"));
+        assert_eq!(exceptions(&reopened), ["a/x/b/Dockerfile"]);
+        assert!(!reopened.can_skip_dir("a"));
+        // Sent anyway: nothing to add.
+        let sent = parse("a\n!a/x\n")
+            .unwrap()
+            .with_always_included(&["a/x/Dockerfile"]);
+        assert!(exceptions(&sent).is_empty());
     }
 
     #[test]
@@ -1602,8 +1739,11 @@ mod tests {
             .collect()
     }
 
+    // Under BuildKit's rules `node_modules/` and `node_modules/x/` were listed
+    // too; the classic archiver never sends an excluded directory, and it
+    // lists depth first (`a/b.txt` before `a.txt`), as the CLI writes them.
     #[test]
-    fn context_entries_prunes_reincludes_and_sorts() {
+    fn context_entries_prunes_reincludes_and_orders_like_the_cli() {
         let dir = tree(&[
             ".dockerignore",
             "Dockerfile",
@@ -1617,19 +1757,33 @@ mod tests {
         let ignore =
             "node_modules\n!node_modules/x/keep.txt\nlogs\n*.env\n.dockerignore\nDockerfile\n";
         let got = listing(dir.path(), ignore, &[]);
-        assert_eq!(
-            got,
-            [
-                "a/",
-                "a.txt",
-                "a/b.txt",
-                "node_modules/",
-                "node_modules/x/",
-                "node_modules/x/keep.txt"
-            ]
-        );
+        assert_eq!(got, ["a/", "a/b.txt", "a.txt", "node_modules/x/keep.txt"]);
         let got = listing(dir.path(), ignore, &[".dockerignore", "Dockerfile"]);
         assert_eq!(got[..3], [".dockerignore", "Dockerfile", "a/"]);
+    }
+
+    #[test]
+    fn context_entries_prunes_by_literal_prefix_only() {
+        let dir = tree(&["vendor/a/keep.txt", "vendor/a/drop.txt", "src/keep.txt"]);
+        // `!**/keep.txt` re-includes, but cannot stop `vendor` being pruned.
+        let got = listing(dir.path(), "vendor\n!**/keep.txt\n", &[]);
+        assert_eq!(got, ["src/", "src/keep.txt"]);
+        let got = listing(dir.path(), "vendor\n!vendor/a/keep.txt\n", &[]);
+        assert_eq!(got, ["src/", "src/keep.txt", "vendor/a/keep.txt"]);
+    }
+
+    #[test]
+    fn context_walk_is_lazy_and_stops_after_an_error() {
+        let dir = tree(&["a.txt"]);
+        let mut walk = ContextWalk::new(&dir.path().join("missing"), &DockerIgnore::empty(), &[]);
+        assert!(matches!(
+            walk.next(),
+            Some(Err(DockerIgnoreError::Walk { .. }))
+        ));
+        assert!(walk.next().is_none());
+        let mut walk = ContextWalk::new(dir.path(), &DockerIgnore::empty(), &[]);
+        assert_eq!(walk.next().unwrap().unwrap().rel_path, "a.txt");
+        assert!(walk.next().is_none());
     }
 
     #[cfg(unix)]
