@@ -1,0 +1,214 @@
+//! The document level: telling v1 from the spec format, wrapping v1 into `services:`, and the
+//! top-level keys (`name`, `networks`, `volumes`). Services are read by [`super::service`].
+
+use indexmap::IndexMap;
+use serde_norway::{Mapping, Value};
+
+use super::error::ComposeError;
+use super::fields::{Cx, key_text, untag};
+use super::model::{Format, NetworkDef, VolumeDef};
+use super::service::{self, Scope};
+use super::yaml::KeyPath;
+use super::{ComposeFile, Service};
+
+/// Top-level keys of the spec format that stevedore reads.
+const TOP_KEYS: &[&str] = &["services", "networks", "volumes", "version", "name"];
+/// Top-level keys Compose knows that stevedore ignores (with a warning).
+const TOP_UNSUPPORTED: &[&str] = &["secrets", "configs", "models"];
+/// Keys that can only be top-level keys of the spec format, never v1 service names.
+const SPEC_ONLY: &[&str] = &[
+    "networks", "volumes", "secrets", "configs", "name", "include", "models",
+];
+
+/// Which dialect `root` (a mapping) is written in. A file with `services:` or `version:` is the
+/// spec format; otherwise a top-level mapping that is not a spec key must be a v1 service.
+pub(crate) fn detect_format(root: &Mapping) -> Format {
+    if root.contains_key("services") || root.contains_key("version") {
+        return Format::Spec;
+    }
+    let has_v1_service = root.iter().any(|(key, value)| {
+        let key = key_text(key);
+        !key.starts_with("x-")
+            && !SPEC_ONLY.contains(&key.as_str())
+            && matches!(untag(value), Value::Mapping(_) | Value::Null)
+    });
+    if has_v1_service {
+        Format::V1
+    } else {
+        Format::Spec
+    }
+}
+
+/// Move a v1 file's services under `services:`; `x-` extension keys stay at the top.
+pub(crate) fn wrap_v1(root: Mapping) -> Mapping {
+    let mut top = Mapping::new();
+    let mut services = Mapping::new();
+    for (key, value) in root {
+        if key_text(&key).starts_with("x-") {
+            top.insert(key, value);
+        } else {
+            services.insert(key, value);
+        }
+    }
+    top.insert(Value::from("services"), Value::Mapping(services));
+    top
+}
+
+/// Read the whole (interpolated) document.
+pub(crate) fn document(
+    cx: &mut Cx<'_>,
+    root: &Mapping,
+    format: Format,
+) -> Result<ComposeFile, ComposeError> {
+    let top = KeyPath::root();
+    if root.contains_key("include") {
+        return Err(cx.invalid(
+            &top.key("include"),
+            "`include` is not supported by stevedore",
+            "the included services written into this file",
+        ));
+    }
+    if format == Format::Spec {
+        cx.check_keys(&top, root, TOP_KEYS, TOP_UNSUPPORTED);
+    }
+    let name = cx.opt_string(&top.key("name"), root.get("name"), "a project name")?;
+    let networks = declarations(cx, &top.key("networks"), root.get("networks"), network)?;
+    let volumes = declarations(cx, &top.key("volumes"), root.get("volumes"), volume)?;
+
+    let services_path = top.key("services");
+    let empty = Mapping::new();
+    let services_map = match root.get("services").map(untag) {
+        None | Some(Value::Null) => &empty,
+        Some(value) => cx.mapping(
+            &services_path,
+            value,
+            "a mapping of service names to service settings",
+        )?,
+    };
+    let names: Vec<String> = services_map.keys().map(key_text).collect();
+    let scope = Scope {
+        format,
+        services: &names,
+        networks: &networks,
+        volumes: &volumes,
+    };
+    let mut services: IndexMap<String, Service> = IndexMap::new();
+    let mut lines = IndexMap::new();
+    for (key, value) in services_map {
+        let name = key_text(key);
+        let path = services_path.key(&name);
+        let parsed = service::service(cx, &scope, &path, &name, value)?;
+        lines.insert(name.clone(), cx.source.line_of(&path));
+        services.insert(name, parsed);
+    }
+    let mut warnings = std::mem::take(&mut cx.warnings);
+    // Stable: warnings on one line keep the order they were found in.
+    warnings.sort_by_key(|(line, _)| *line);
+    Ok(ComposeFile {
+        path: cx.source.file.to_owned(),
+        format,
+        name,
+        services,
+        networks,
+        volumes,
+        warnings: warnings.into_iter().map(|(_, message)| message).collect(),
+        lines,
+    })
+}
+
+/// A top-level `networks:`/`volumes:` mapping; each entry may be null (all defaults).
+fn declarations<T: Default>(
+    cx: &mut Cx<'_>,
+    path: &KeyPath,
+    value: Option<&Value>,
+    read: fn(&mut Cx<'_>, &KeyPath, &Mapping) -> Result<T, ComposeError>,
+) -> Result<IndexMap<String, T>, ComposeError> {
+    let mut out = IndexMap::new();
+    let Some(value) = value else {
+        return Ok(out);
+    };
+    if matches!(untag(value), Value::Null) {
+        return Ok(out);
+    }
+    let map = cx.mapping(
+        path,
+        value,
+        "a mapping of names to settings (or to nothing)",
+    )?;
+    for (key, entry) in map {
+        let name = key_text(key);
+        let entry_path = path.key(&name);
+        let parsed = match untag(entry) {
+            Value::Null => T::default(),
+            other => {
+                let settings =
+                    cx.mapping(&entry_path, other, "a mapping of settings, or nothing")?;
+                read(cx, &entry_path, settings)?
+            }
+        };
+        out.insert(name, parsed);
+    }
+    Ok(out)
+}
+
+/// `external: true`, or the legacy `external: {name: …}`.
+fn external(
+    cx: &Cx<'_>,
+    path: &KeyPath,
+    map: &Mapping,
+) -> Result<(bool, Option<String>), ComposeError> {
+    match map.get("external").map(untag) {
+        None => Ok((false, None)),
+        Some(Value::Mapping(legacy)) => {
+            let name = cx.opt_string(
+                &path.key("external").key("name"),
+                legacy.get("name"),
+                "a name",
+            )?;
+            Ok((true, name))
+        }
+        Some(value) => Ok((cx.bool(&path.key("external"), value)?, None)),
+    }
+}
+
+fn network(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<NetworkDef, ComposeError> {
+    cx.check_keys(
+        path,
+        map,
+        &["external", "name", "driver"],
+        &[
+            "driver_opts",
+            "attachable",
+            "enable_ipv4",
+            "enable_ipv6",
+            "ipam",
+            "internal",
+            "labels",
+        ],
+    );
+    let (external, legacy_name) = external(cx, path, map)?;
+    Ok(NetworkDef {
+        name: cx
+            .opt_string(&path.key("name"), map.get("name"), "a network name")?
+            .or(legacy_name),
+        external,
+        driver: cx.opt_string(&path.key("driver"), map.get("driver"), "a driver name")?,
+    })
+}
+
+fn volume(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<VolumeDef, ComposeError> {
+    cx.check_keys(
+        path,
+        map,
+        &["external", "name", "driver"],
+        &["driver_opts", "labels"],
+    );
+    let (external, legacy_name) = external(cx, path, map)?;
+    Ok(VolumeDef {
+        name: cx
+            .opt_string(&path.key("name"), map.get("name"), "a volume name")?
+            .or(legacy_name),
+        external,
+        driver: cx.opt_string(&path.key("driver"), map.get("driver"), "a driver name")?,
+    })
+}
