@@ -124,7 +124,11 @@ fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<ExitStatus> {
         crate::ignore::docker::DockerIgnoreError,
         crate::ignore::eb::EbIgnoreError,
         crate::engine::EngineError,
+        crate::engine::build::BuildError,
         crate::git::GitError,
+        crate::compose::ComposeError,
+        crate::release::VersionError,
+        crate::engine::context::ContextError,
     );
     None
 }

@@ -6,13 +6,17 @@ pub mod argv;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod compose;
 pub mod engine;
 pub mod exit;
 pub mod git;
 pub mod ignore;
+pub mod interrupt;
 pub mod output;
 pub mod project;
 pub mod registry;
+pub mod release;
+pub mod secrets;
 
 use std::ffi::OsString;
 
@@ -64,15 +68,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            result = commands::execute(&ctx, cli.command) => result,
-            _ = tokio::signal::ctrl_c() => Err(CommandError::new(
-                ExitStatus::Interrupted,
-                "interrupted",
-            ).into()),
-        }
-    });
+    let outcome = runtime.block_on(run_interruptible(&ctx, cli.command));
     match outcome {
         Ok(report) => {
             printer.report(command_name, &report);
@@ -82,6 +78,31 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
             let status = exit::classify(&err);
             printer.error(command_name, &err, status);
             status
+        }
+    }
+}
+
+/// Run the command; Ctrl-C ends it, unless it is inside an [`interrupt::Critical`] section, in
+/// which case the first Ctrl-C is deferred so the command can undo its steps.
+async fn run_interruptible(ctx: &Context, command: cli::Command) -> anyhow::Result<output::Report> {
+    let work = commands::execute(ctx, command);
+    tokio::pin!(work);
+    let mut deferred = false;
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = tokio::signal::ctrl_c() => {
+                if interrupt::in_critical_section() && !deferred {
+                    deferred = true;
+                    interrupt::defer_interrupt();
+                    ctx.printer.emit(output::Event::warning(
+                        "interrupted: finishing the current step, then undoing what was done \
+                         (Ctrl-C again to stop at once)",
+                    ));
+                    continue;
+                }
+                return Err(CommandError::new(ExitStatus::Interrupted, "interrupted").into());
+            }
         }
     }
 }

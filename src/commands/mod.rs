@@ -7,8 +7,11 @@ mod completions;
 mod config;
 mod doctor;
 mod env_help;
+mod image;
 mod man;
 mod pending;
+mod release;
+mod release_scope;
 
 use std::path::PathBuf;
 
@@ -80,6 +83,8 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Config(args) => config::run(ctx, args.env.as_deref()),
         Command::Doctor => doctor::run(ctx).await,
         Command::Completions(args) => completions::run(args.shell),
+        Command::Image(args) => image::run(ctx, args.action).await,
+        Command::Release(args) => release::run(ctx, args).await,
         Command::Man => man::run(),
         other => {
             // Validate what can be validated before admitting the command is not built yet, so

@@ -1,4 +1,10 @@
-//! The Docker Engine, through bollard: connecting with API-version negotiation.
+//! The Docker Engine, through bollard: connecting with API-version negotiation, building with a
+//! streamed context, and local image bookkeeping.
+
+pub mod build;
+pub mod context;
+pub mod images;
+pub mod labels;
 
 use std::time::Duration;
 
@@ -61,12 +67,40 @@ pub async fn connect() -> Result<Docker, EngineError> {
         host: host.clone(),
         reason,
     };
-    let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
+    let docker = Docker::connect_with_local_defaults()
+        .map_err(|e| unreachable(e.to_string()))?
+        .with_request_modifier(registry_auth_as_base64url);
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(negotiated)
+}
+
+/// bollard encodes `X-Registry-Auth`/`X-Registry-Config` with the standard base64 alphabet;
+/// the daemon decodes base64url and silently ignores what it cannot decode, so a password
+/// holding `~`, `?` or `>` at some offsets fails to authenticate (rust-deps.md §1.4). The two
+/// alphabets differ only in `+`/`-` and `/`/`_`.
+fn registry_auth_as_base64url(mut request: bollard::BollardRequest) -> bollard::BollardRequest {
+    for name in ["x-registry-auth", "x-registry-config"] {
+        let Some(value) = request.headers().get(name) else {
+            continue;
+        };
+        let fixed: String = value
+            .to_str()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                other => other,
+            })
+            .collect();
+        if let Ok(fixed) = http::HeaderValue::from_str(&fixed) {
+            request.headers_mut().insert(name, fixed);
+        }
+    }
+    request
 }
 
 /// Connect and read the daemon's version.
@@ -83,4 +117,13 @@ pub async fn info() -> Result<EngineInfo, EngineError> {
         version: version.version.unwrap_or_else(|| "unknown".into()),
         api_version: version.api_version.unwrap_or_else(|| "unknown".into()),
     })
+}
+
+impl Coded for context::ContextError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            context::ContextError::Walk(_) => ExitStatus::InvalidInput,
+            _ => ExitStatus::Failure,
+        }
+    }
 }

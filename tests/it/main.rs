@@ -5,5 +5,9 @@ mod support;
 
 mod cli;
 mod config;
+mod dockerignore_diff;
 mod doctor;
+mod ebsim;
+mod image;
+mod release;
 mod rig;

@@ -8,7 +8,11 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod ebsim;
+pub mod recording_daemon;
 pub mod registry;
+pub mod s3;
+pub mod tar_listing;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -40,6 +44,12 @@ impl Project {
             .expect("create a temp dir");
         std::fs::create_dir_all(dir.path().join("project/environments")).expect("mkdir");
         std::fs::create_dir_all(dir.path().join("home")).expect("mkdir");
+        // git needs an identity for commits and annotated tags, as on any developer machine.
+        std::fs::write(
+            dir.path().join("home/.gitconfig"),
+            "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .expect("write .gitconfig");
         Project {
             dir,
             env: Vec::new(),

@@ -1,0 +1,290 @@
+//! Building one image through the Engine API, with the context streamed from disk.
+//!
+//! The tar is written on a blocking thread into a bounded pipe that is the request body, so the
+//! upload starts while files are still being read and memory stays flat whatever the context
+//! size. The classic builder is used (what `DOCKER_BUILDKIT=0 docker build` talks to).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::BuildImageOptionsBuilder;
+use futures_util::StreamExt;
+use regex::Regex;
+use tokio_util::io::{ReaderStream, SyncIoBridge};
+
+use super::context::{ContextError, ContextStats, write_context_tar};
+use crate::exit::{Coded, ExitStatus};
+use crate::ignore::docker::ContextEntry;
+
+/// Builds may take hours; bollard's default 120 s limit covers the whole upload and the daemon's
+/// first answer, which a large context or a slow first step exceeds.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
+/// Lines of daemon output kept to explain a failure.
+const TAIL_LINES: usize = 15;
+
+/// Size of the pipe between the tar writer and the HTTP body.
+const PIPE_BYTES: usize = 256 * 1024;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// The context directory.
+    pub context_root: PathBuf,
+    /// What to send from it (already filtered by `.dockerignore` and checked for secrets).
+    pub entries: Vec<ContextEntry>,
+    /// The Dockerfile, relative to the context, `/`-separated.
+    pub dockerfile: String,
+    /// The tag to give the image.
+    pub tag: String,
+    /// Labels to set on the image.
+    pub labels: HashMap<String, String>,
+    /// `--build-arg` values.
+    pub build_args: HashMap<String, String>,
+    /// Ignore the build cache.
+    pub no_cache: bool,
+    /// Always try to pull a newer base image.
+    pub pull: bool,
+    /// A multi-stage target.
+    pub target: Option<String>,
+}
+
+/// Progress reported while building.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildProgress {
+    /// The builder started a Dockerfile step.
+    Step {
+        /// 1-based step number.
+        number: usize,
+        /// Steps in all.
+        total: usize,
+        /// The instruction, e.g. `RUN make`.
+        instruction: String,
+    },
+    /// A line of the daemon's output.
+    Output(String),
+    /// A base-image layer is being pulled.
+    Pull {
+        /// The layer or image.
+        id: String,
+        /// What the daemon says.
+        status: String,
+        /// Bytes done and in all, when reported.
+        current: Option<i64>,
+        /// Bytes in all.
+        total: Option<i64>,
+    },
+}
+
+/// A finished build.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// The image id (`sha256:…`).
+    pub image_id: String,
+    /// What was sent.
+    pub context: ContextStats,
+    /// Steps in the Dockerfile.
+    pub steps: usize,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Dockerfile failed; `step` is where, `tail` the last output lines.
+    #[error("building {tag} failed at {step}: {message}{}", render_tail(tail))]
+    Failed {
+        /// The image being built.
+        tag: String,
+        /// `Step 3/9 : RUN make`, or `before the first step`.
+        step: String,
+        /// The daemon's error.
+        message: String,
+        /// The last lines of output.
+        tail: Vec<String>,
+    },
+    /// The context could not be read.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The Engine API failed (unreachable, rejected the request).
+    #[error("Docker Engine error while building {tag}: {source}")]
+    Engine {
+        /// The image being built.
+        tag: String,
+        /// bollard's error.
+        source: bollard::errors::Error,
+    },
+    /// The thread writing the context died.
+    #[error("the build context writer stopped unexpectedly: {0}")]
+    ContextWriter(String),
+    /// The daemon ended the build without naming the image.
+    #[error("the Docker Engine finished building {tag} without reporting an image id")]
+    NoImageId {
+        /// The image being built.
+        tag: String,
+    },
+}
+
+fn render_tail(tail: &[String]) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("\nlast output:\n  {}", tail.join("\n  "))
+    }
+}
+
+impl Coded for BuildError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            BuildError::Context(_) | BuildError::ContextWriter(_) => ExitStatus::Failure,
+            _ => ExitStatus::Engine,
+        }
+    }
+}
+
+static STEP: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^Step (\d+)/(\d+) : (.*)$").ok());
+static BUILT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^Successfully built ([0-9a-f]{12,64})$").ok());
+
+/// Build `request`, reporting progress to `progress`.
+pub async fn build(
+    docker: &Docker,
+    request: BuildRequest,
+    mut progress: impl FnMut(BuildProgress) + Send,
+) -> Result<BuildOutcome, BuildError> {
+    let docker = docker.clone().with_timeout(BUILD_TIMEOUT);
+    let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
+    let root = request.context_root.clone();
+    let entries = request.entries.clone();
+    let producer = tokio::task::spawn_blocking(move || {
+        write_context_tar(&root, entries, SyncIoBridge::new(writer))
+    });
+    let body = bollard::body_try_stream(ReaderStream::new(reader));
+    let mut options = BuildImageOptionsBuilder::default()
+        .dockerfile(&request.dockerfile)
+        .t(&request.tag)
+        .rm(true)
+        .forcerm(true)
+        .nocache(request.no_cache)
+        .labels(&request.labels)
+        .buildargs(&request.build_args);
+    if request.pull {
+        options = options.pull("1");
+    }
+    if let Some(target) = &request.target {
+        options = options.target(target);
+    }
+    let mut stream = docker.build_image(options.build(), None, Some(body));
+    let mut state = StreamState::default();
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => state.absorb(info, &mut progress),
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                failure = Some(state.failed(&request.tag, error));
+                break;
+            }
+            Err(source) => {
+                failure = Some(BuildError::Engine {
+                    tag: request.tag.clone(),
+                    source,
+                });
+                break;
+            }
+        }
+    }
+    drop(stream);
+    // The writer fails with a broken pipe when the daemon stops reading early; the daemon's
+    // own error is the one worth showing then.
+    let written = producer.await;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    let context = match written {
+        Ok(result) => result?,
+        Err(join) => return Err(BuildError::ContextWriter(join.to_string())),
+    };
+    let image_id = state.image_id.ok_or_else(|| BuildError::NoImageId {
+        tag: request.tag.clone(),
+    })?;
+    Ok(BuildOutcome {
+        image_id,
+        context,
+        steps: state.total_steps,
+    })
+}
+
+/// What the daemon's stream has told us so far.
+#[derive(Default)]
+struct StreamState {
+    step: Option<String>,
+    total_steps: usize,
+    tail: VecDeque<String>,
+    image_id: Option<String>,
+}
+
+impl StreamState {
+    fn absorb(
+        &mut self,
+        info: bollard::models::BuildInfo,
+        progress: &mut impl FnMut(BuildProgress),
+    ) {
+        if let Some(id) = info.aux.and_then(|aux| aux.id) {
+            self.image_id = Some(id);
+        }
+        if let Some(text) = info.stream {
+            for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                self.line(line, progress);
+            }
+        }
+        if let Some(status) = info.status {
+            let detail = info.progress_detail;
+            progress(BuildProgress::Pull {
+                id: info.id.unwrap_or_default(),
+                status,
+                current: detail.as_ref().and_then(|d| d.current),
+                total: detail.as_ref().and_then(|d| d.total),
+            });
+        }
+    }
+
+    fn line(&mut self, line: &str, progress: &mut impl FnMut(BuildProgress)) {
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.to_owned());
+        if let Some(caps) = STEP.as_ref().and_then(|re| re.captures(line)) {
+            let number = caps[1].parse().unwrap_or(0);
+            let total = caps[2].parse().unwrap_or(0);
+            self.total_steps = total;
+            self.step = Some(line.to_owned());
+            progress(BuildProgress::Step {
+                number,
+                total,
+                instruction: caps[3].to_owned(),
+            });
+            return;
+        }
+        if let Some(caps) = BUILT.as_ref().and_then(|re| re.captures(line))
+            && self.image_id.is_none()
+        {
+            self.image_id = Some(format!("sha256:{}", &caps[1]));
+        }
+        progress(BuildProgress::Output(line.to_owned()));
+    }
+
+    fn failed(&mut self, tag: &str, message: String) -> BuildError {
+        BuildError::Failed {
+            tag: tag.to_owned(),
+            step: self
+                .step
+                .clone()
+                .unwrap_or_else(|| "before the first step".to_owned()),
+            message: message.trim().to_owned(),
+            tail: self.tail.drain(..).collect(),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Local images and the containers that use them.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::models::ImageSummary;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+};
+
+use super::EngineError;
+
+/// Images carrying every label in `labels` (`key=value`).
+pub async fn with_labels(
+    docker: &Docker,
+    labels: &[(String, String)],
+) -> Result<Vec<ImageSummary>, EngineError> {
+    let filter: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let filters = HashMap::from([("label".to_owned(), filter)]);
+    let options = ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    Ok(docker.list_images(Some(options)).await?)
+}
+
+/// Names of running containers created from `image` (a tag or id).
+pub async fn running_containers_of(
+    docker: &Docker,
+    image: &str,
+) -> Result<Vec<String>, EngineError> {
+    let filters = HashMap::from([
+        ("ancestor".to_owned(), vec![image.to_owned()]),
+        ("status".to_owned(), vec!["running".to_owned()]),
+    ]);
+    let options = ListContainersOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let containers = docker.list_containers(Some(options)).await?;
+    Ok(containers
+        .into_iter()
+        .map(|c| {
+            c.names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_owned())
+                .or(c.id)
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Whether `reference` names a local image.
+pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineError> {
+    match docker.inspect_image(reference).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Remove the tag `reference` (the image goes when no other tag holds it). `force` also
+/// removes it from stopped containers, as the original `docker rmi -f` did.
+pub async fn remove(docker: &Docker, reference: &str, force: bool) -> Result<(), EngineError> {
+    let options = RemoveImageOptionsBuilder::default().force(force).build();
+    docker
+        .remove_image(reference, Some(options), None)
+        .await
+        .map(|_| ())
+        .map_err(Into::into)
+}
+
+/// The id of local image `reference`, or `None` when there is none.
+pub async fn image_id(docker: &Docker, reference: &str) -> Result<Option<String>, EngineError> {
+    match docker.inspect_image(reference).await {
+        Ok(image) => Ok(image.id),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The labels of local image `reference` (`None` when it does not exist).
+pub async fn labels_of(
+    docker: &Docker,
+    reference: &str,
+) -> Result<Option<(String, HashMap<String, String>)>, EngineError> {
+    match docker.inspect_image(reference).await {
+        Ok(image) => Ok(Some((
+            image.id.unwrap_or_default(),
+            image.config.and_then(|c| c.labels).unwrap_or_default(),
+        ))),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Tag image `source` (id or reference) as `repository:tag`.
+pub async fn tag(
+    docker: &Docker,
+    source: &str,
+    repository: &str,
+    tag: &str,
+) -> Result<(), EngineError> {
+    let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+        .repo(repository)
+        .tag(tag)
+        .build();
+    Ok(docker.tag_image(source, Some(options)).await?)
+}
+
+/// Point `reference` (`repo:tag`) at image `id` again.
+pub async fn retag(docker: &Docker, id: &str, reference: &str) -> Result<(), EngineError> {
+    let (repository, tag_name) = split_reference(reference);
+    tag(docker, id, repository, tag_name).await
+}
+
+/// `registry:5000/a/b:tag` → (`registry:5000/a/b`, `tag`); no tag → `latest`.
+pub fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn references_split_at_the_tag_not_the_port() {
+        assert_eq!(
+            split_reference("localhost:5000/demo:1.2.3"),
+            ("localhost:5000/demo", "1.2.3")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/demo"),
+            ("localhost:5000/demo", "latest")
+        );
+        assert_eq!(split_reference("acme/demo:prod"), ("acme/demo", "prod"));
+    }
+}

@@ -1,0 +1,226 @@
+//! `stevedore image`: builds through the Engine API, secrets refused, labels, destroy, ls.
+
+use crate::support::Project;
+use crate::support::docker::{self, Cleanup, docker as cli, unique};
+
+/// A demo project with a project name of its own, so parallel tests never share image tags.
+fn demo(cleanup: &mut Cleanup) -> (Project, String) {
+    let name = unique("it-image");
+    for service in ["app", "proxy"] {
+        for env in ["dev", "prod"] {
+            cleanup.image(&format!("{name}-{service}:{env}"));
+        }
+    }
+    (Project::demo().env("STEVEDORE_PROJECT_NAME", &name), name)
+}
+
+fn label(reference: &str, key: &str) -> String {
+    cli(&[
+        "image",
+        "inspect",
+        "--format",
+        &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+        reference,
+    ])
+    .expect("inspect")
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn builds_the_demo_dev_and_prod_images_offline_with_labels() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let (project, name) = demo(&mut cleanup);
+    let project = project.git_init();
+    project
+        .run(["image", "build", "dev"])
+        .success()
+        .stderr_has("Step 1/")
+        .stderr_has(&format!("{name}-app:dev"));
+    let out = project.run(["--json", "image", "build", "prod"]).success();
+    let images = out.summary()["data"]["images"].clone();
+    let tags: Vec<&str> = images
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter_map(|i| i["tag"].as_str())
+        .collect();
+    assert_eq!(
+        tags,
+        vec![format!("{name}-app:prod"), format!("{name}-proxy:prod")]
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project.root())
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let app = format!("{name}-app:prod");
+    assert_eq!(label(&app, "org.stevedore.commit"), head);
+    assert_eq!(label(&app, "org.stevedore.dirty"), "false");
+    assert_eq!(label(&app, "org.stevedore.environment"), "prod");
+    assert_eq!(label(&app, "org.stevedore.service"), "app");
+    assert_eq!(
+        label(&app, "org.stevedore.version"),
+        env!("CARGO_PKG_VERSION")
+    );
+    // The image runs: the demo's start script serves the prod Procfile.
+    let version = cli(&[
+        "run",
+        "--rm",
+        &app,
+        "cat",
+        "/var/app/environments/prod/Procfile",
+    ])
+    .expect("run");
+    assert!(version.contains("web:"), "{version}");
+    // ls lists both services with their commit.
+    let ls = project.run(["--json", "image", "ls", "prod"]).success();
+    let rows = ls.summary()["data"]["images"].clone();
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{}", ls.stdout);
+    assert!(
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["commit"] == head.as_str())
+    );
+    project
+        .run(["image", "ls", "prod"])
+        .success()
+        .stdout_has("SERVICE")
+        .stdout_has("proxy");
+}
+
+#[test]
+fn a_failing_run_step_exits_4_naming_the_step_and_its_output() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let name = unique("it-fail");
+    cleanup.image(&format!("{name}-app:dev"));
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/dev/Procfile", "web: true\n")
+        .file(
+            "docker/app/dev/Dockerfile",
+            "FROM busybox:1.36\nRUN echo preparing\nRUN echo 'the tests are red' && exit 3\nRUN echo never\n",
+        );
+    project
+        .run(["image", "build", "dev"])
+        .code(4)
+        .stderr_has("Step 3/")
+        .stderr_has(": RUN echo 'the tests are red' && exit 3")
+        .stderr_has("the tests are red")
+        .stderr_has("returned a non-zero code: 3");
+}
+
+#[test]
+fn a_dotenv_in_the_context_is_refused_with_exit_3() {
+    let project = Project::new()
+        .file("environments/prod/Procfile", "web: true\n")
+        .file("environments/prod/.env", "ENV_SECRET_KEY=hunter2\n")
+        .file(
+            "docker/app/prod/Dockerfile",
+            "FROM busybox:1.36\nCOPY . /app\n",
+        )
+        .file(".dockerignore", "# nothing excluded\n");
+    // Refused before the daemon is contacted: works without Docker too.
+    let out = project
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run(["image", "build", "prod"])
+        .code(3);
+    out.stderr_has("environments/prod/.env")
+        .stderr_has("add `environments/*/.env` to .dockerignore")
+        .stderr_has("--allow-secret")
+        .nowhere("hunter2");
+}
+
+#[test]
+fn allow_secret_lets_one_file_through() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let name = unique("it-allow");
+    cleanup.image(&format!("{name}-app:prod"));
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/prod/Procfile", "web: true\n")
+        .file("environments/prod/.env", "KEY=value\n")
+        .file(
+            "docker/app/prod/Dockerfile",
+            "FROM busybox:1.36\nCOPY environments/prod/.env /etc/app.env\n",
+        );
+    project
+        .run([
+            "image",
+            "build",
+            "prod",
+            "--allow-secret",
+            "environments/prod/.env",
+        ])
+        .success();
+    let content = cli(&[
+        "run",
+        "--rm",
+        &format!("{name}-app:prod"),
+        "cat",
+        "/etc/app.env",
+    ])
+    .expect("run");
+    assert_eq!(content, "KEY=value\n");
+}
+
+#[test]
+fn destroy_refuses_while_a_container_runs_then_removes() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let (project, name) = demo(&mut cleanup);
+    project.run(["image", "build", "dev"]).success();
+    let tag = format!("{name}-app:dev");
+    let container = unique("it-destroy");
+    cleanup.container(&container);
+    cli(&["run", "-d", "--name", &container, &tag]).expect("run");
+    project
+        .run(["image", "destroy", "dev"])
+        .code(3)
+        .stderr_has(&container)
+        .stderr_has("stevedore stop dev");
+    assert!(cli(&["image", "inspect", &tag]).is_ok(), "image kept");
+    cli(&["rm", "-f", &container]).expect("rm");
+    project.run(["image", "destroy", "dev"]).success();
+    assert!(cli(&["image", "inspect", &tag]).is_err(), "image removed");
+    project
+        .run(["image", "destroy", "dev"])
+        .success()
+        .stderr_has("no local images");
+}
+
+#[test]
+fn unknown_service_and_missing_dockerfile_are_exit_3() {
+    let project = Project::demo().env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    project
+        .run(["image", "build", "prod", "--service", "db"])
+        .code(3)
+        .stderr_has("services: app, proxy");
+    Project::new()
+        .file("environments/dev/Procfile", "web: true\n")
+        .run(["image", "build", "dev"])
+        .code(3)
+        .stderr_has("no image to build");
+}
+
+#[test]
+fn unreachable_daemon_is_exit_4() {
+    Project::demo()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run(["image", "build", "dev"])
+        .code(4)
+        .stderr_has("cannot reach the Docker Engine");
+}
