@@ -59,6 +59,18 @@ impl Git {
 
     /// Run git with `args`; stdout on success, trimmed.
     pub fn run(&self, args: &[&str]) -> Result<String, GitError> {
+        let shown = || {
+            args.iter()
+                .map(|a| {
+                    if a.contains('\n') || a.len() > 80 {
+                        "<message>"
+                    } else {
+                        a
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let output = Command::new("git")
             .args(args)
             .current_dir(&self.dir)
@@ -67,7 +79,7 @@ impl Git {
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => GitError::Missing,
                 _ => GitError::Failed {
-                    args: args.join(" "),
+                    args: shown(),
                     dir: self.dir.clone(),
                     stderr: e.to_string(),
                 },
@@ -78,7 +90,7 @@ impl Git {
                 .to_owned())
         } else {
             Err(GitError::Failed {
-                args: args.join(" "),
+                args: shown(),
                 dir: self.dir.clone(),
                 stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
             })
@@ -102,6 +114,132 @@ impl Git {
             .ok()
             .filter(|b| !b.is_empty() && b != "HEAD")
             .unwrap_or_else(|| "default".to_owned())
+    }
+
+    /// The commit `rev` points at (tags peeled), or `None` when it does not exist.
+    pub fn commit_of(&self, rev: &str) -> Option<String> {
+        self.run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .ok()
+        .filter(|c| !c.is_empty())
+    }
+
+    /// Whether `refs/tags/<tag>` exists.
+    pub fn tag_exists(&self, tag: &str) -> bool {
+        self.run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/tags/{tag}"),
+        ])
+        .is_ok()
+    }
+
+    /// Whether the local branch exists.
+    pub fn branch_exists(&self, branch: &str) -> bool {
+        self.run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ])
+        .is_ok()
+    }
+
+    /// The nearest tag reachable from HEAD, as the original changelog used
+    /// (`git describe --abbrev=0 --tags`).
+    pub fn previous_tag(&self) -> Option<String> {
+        self.run(&["describe", "--abbrev=0", "--tags", "HEAD"]).ok()
+    }
+
+    /// `* subject - @author` for each commit in `since..HEAD` (all of HEAD's history without
+    /// `since`).
+    pub fn changelog(&self, since: Option<&str>) -> Result<Vec<String>, GitError> {
+        let range = since
+            .map(|t| format!("{t}..HEAD"))
+            .unwrap_or_else(|| "HEAD".into());
+        Ok(self
+            .run(&["log", &range, "--pretty=format:* %s - @%an"])?
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Create annotated tag `tag` at `commit` with `message` (kept as written).
+    pub fn create_tag(&self, tag: &str, commit: &str, message: &str) -> Result<(), GitError> {
+        self.run(&[
+            "tag",
+            "-a",
+            "--cleanup=whitespace",
+            "-m",
+            message,
+            tag,
+            commit,
+        ])
+        .map(|_| ())
+    }
+
+    /// Replace annotated tag `tag` (same commit) with a new message.
+    pub fn rewrite_tag(&self, tag: &str, commit: &str, message: &str) -> Result<(), GitError> {
+        self.run(&[
+            "tag",
+            "-a",
+            "-f",
+            "--cleanup=whitespace",
+            "-m",
+            message,
+            tag,
+            commit,
+        ])
+        .map(|_| ())
+    }
+
+    /// The object id of the tag itself (not the commit), to restore it exactly.
+    pub fn tag_object(&self, tag: &str) -> Option<String> {
+        self.run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/tags/{tag}"),
+        ])
+        .ok()
+    }
+
+    /// Point `refs/tags/<tag>` back at `object`.
+    pub fn restore_tag(&self, tag: &str, object: &str) -> Result<(), GitError> {
+        self.run(&["update-ref", &format!("refs/tags/{tag}"), object])
+            .map(|_| ())
+    }
+
+    /// The message of annotated tag `tag`.
+    pub fn tag_message(&self, tag: &str) -> Result<String, GitError> {
+        self.run(&["tag", "-l", "--format=%(contents)", tag])
+    }
+
+    /// Delete tag `tag`.
+    pub fn delete_tag(&self, tag: &str) -> Result<(), GitError> {
+        self.run(&["tag", "-d", tag]).map(|_| ())
+    }
+
+    /// Create `branch` at `commit` without switching to it.
+    pub fn create_branch(&self, branch: &str, commit: &str) -> Result<(), GitError> {
+        self.run(&["branch", branch, commit]).map(|_| ())
+    }
+
+    /// Delete `branch` (forced: it was just created by us).
+    pub fn delete_branch(&self, branch: &str) -> Result<(), GitError> {
+        self.run(&["branch", "-D", branch]).map(|_| ())
+    }
+
+    /// Push exactly `refspecs` to `remote` (never `--tags`).
+    pub fn push(&self, remote: &str, refspecs: &[String]) -> Result<(), GitError> {
+        let mut args = vec!["push", "--porcelain", remote];
+        args.extend(refspecs.iter().map(String::as_str));
+        self.run(&args).map(|_| ())
     }
 
     /// Branch, HEAD and dirty paths.
