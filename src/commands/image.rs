@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::Context;
 use crate::cli::{ImageAction, ImageBuildArgs, ImageSelectArgs};
+use crate::compose;
 use crate::engine::build::{self, BuildProgress, BuildRequest};
 use crate::engine::{self, images, labels};
 use crate::exit::{CommandError, ExitStatus};
@@ -34,6 +35,10 @@ struct Target {
     /// Relative to `context_root`, `/`-separated.
     dockerfile: String,
     tag: String,
+    /// Build arguments from the compose file (the command line adds to them).
+    args: HashMap<String, String>,
+    /// The multi-stage target.
+    stage: Option<String>,
 }
 
 /// The environment and the names derived from the configuration.
@@ -63,28 +68,67 @@ fn scope(ctx: &Context, env: &str) -> anyhow::Result<Scope> {
     })
 }
 
-/// The services of `scope` that have a Dockerfile, optionally only `only`.
-fn targets(scope: &Scope, only: Option<&str>) -> anyhow::Result<Vec<Target>> {
+/// What to build: every compose service with a `build` section (context anywhere, Dockerfile
+/// relative to it, as Compose does), plus every `docker/<service>/<env>/Dockerfile` that the
+/// compose file does not already build. `only` keeps one service.
+fn targets(
+    ctx: &Context,
+    scope: &Scope,
+    compose_override: Option<&Path>,
+    only: Option<&str>,
+) -> anyhow::Result<Vec<Target>> {
     let root = &scope.project.root;
-    let all: Vec<Target> = scope
-        .env
-        .services
-        .iter()
-        .filter_map(|service| {
-            let dockerfile = service.dockerfile.as_ref()?;
-            Some(Target {
-                service: service.name.clone(),
-                context_root: root.clone(),
-                dockerfile: relative_slash(dockerfile, root),
-                tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
-            })
-        })
-        .collect();
+    let mut all: Vec<Target> = Vec::new();
+    if let Some(compose) = compose_file_of(ctx, scope, compose_override)? {
+        for (name, service) in &compose.services {
+            let Some(build) = &service.build else {
+                continue;
+            };
+            let dockerfile = if build.dockerfile.is_absolute() {
+                build.dockerfile.clone()
+            } else {
+                build.context.join(&build.dockerfile)
+            };
+            all.push(Target {
+                service: name.clone(),
+                context_root: build.context.clone(),
+                dockerfile: relative_slash(&dockerfile, &build.context),
+                tag: labels::local_tag(&scope.project_name, name, &scope.env.name),
+                args: build
+                    .args
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        v.clone()
+                            .or_else(|| std::env::var(k).ok())
+                            .map(|v| (k.clone(), v))
+                    })
+                    .collect(),
+                stage: build.target.clone(),
+            });
+        }
+    }
+    for service in &scope.env.services {
+        let Some(dockerfile) = &service.dockerfile else {
+            continue;
+        };
+        if all.iter().any(|t| t.service == service.name) {
+            continue;
+        }
+        all.push(Target {
+            service: service.name.clone(),
+            context_root: root.clone(),
+            dockerfile: relative_slash(dockerfile, root),
+            tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
+            args: HashMap::new(),
+            stage: None,
+        });
+    }
     if all.is_empty() {
         return Err(CommandError::new(
             ExitStatus::InvalidInput,
             format!(
-                "environment `{env}` has no image to build: add docker/<service>/{env}/Dockerfile",
+                "environment `{env}` has no image to build: add docker/<service>/{env}/Dockerfile \
+                 or a `build:` section to its compose file",
                 env = scope.env.name
             ),
         )
@@ -109,6 +153,44 @@ fn targets(scope: &Scope, only: Option<&str>) -> anyhow::Result<Vec<Target>> {
             Ok(chosen)
         }
     }
+}
+
+/// The environment's compose file (or `-f`), loaded for its build sections. Its env files are
+/// not read: a build does not need the runtime secrets.
+fn compose_file_of(
+    ctx: &Context,
+    scope: &Scope,
+    compose_override: Option<&Path>,
+) -> anyhow::Result<Option<compose::ComposeFile>> {
+    let path = match compose_override {
+        Some(path) => {
+            let path = ctx.start_dir.join(path);
+            if !path.is_file() {
+                return Err(CommandError::new(
+                    ExitStatus::InvalidInput,
+                    format!("compose file {} does not exist", path.display()),
+                )
+                .into());
+            }
+            path
+        }
+        None => match &scope.env.compose_file {
+            Some(path) => path.clone(),
+            None => return Ok(None),
+        },
+    };
+    let dotenv_path = scope.env.dir.join(".env");
+    let dotenv = if dotenv_path.is_file() {
+        Some(crate::project::dotenv::read(&dotenv_path)?)
+    } else {
+        None
+    };
+    let vars = compose::process_env_over(dotenv.as_ref());
+    let file = compose::load_for_build(&path, &vars)?;
+    for warning in &file.warnings {
+        ctx.printer.emit(Event::warning(warning.clone()));
+    }
+    Ok(Some(file))
 }
 
 fn relative_slash(path: &Path, root: &Path) -> String {
@@ -223,7 +305,12 @@ async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyh
     let scope = scope(ctx, &args.select.env)?;
     let build_args = parse_build_args(&args.build_args)?;
     let prepared = prepare(
-        targets(&scope, args.select.service.as_deref())?,
+        targets(
+            ctx,
+            &scope,
+            args.select.file.as_deref(),
+            args.select.service.as_deref(),
+        )?,
         &args.allow_secrets,
     )?;
     let docker = engine::connect().await?;
@@ -242,10 +329,15 @@ async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyh
             dockerfile: target.dockerfile.clone(),
             tag: target.tag.clone(),
             labels: image_labels(&scope, &target.service),
-            build_args: build_args.clone(),
+            build_args: target
+                .args
+                .clone()
+                .into_iter()
+                .chain(build_args.clone())
+                .collect(),
             no_cache: args.no_cache || update,
             pull: args.pull,
-            target: None,
+            target: target.stage.clone(),
         };
         let printer = ctx.printer.clone();
         let service = target.service.clone();
@@ -345,12 +437,9 @@ fn env_selector(scope: &Scope) -> Vec<(String, String)> {
 async fn destroy(ctx: &Context, args: ImageSelectArgs) -> anyhow::Result<Report> {
     let scope = scope(ctx, &args.env)?;
     let docker = engine::connect().await?;
-    let tags: Vec<String> = scope
-        .env
-        .services
-        .iter()
-        .filter(|s| args.service.as_deref().is_none_or(|only| only == s.name))
-        .map(|s| labels::local_tag(&scope.project_name, &s.name, &scope.env.name))
+    let tags: Vec<String> = targets(ctx, &scope, args.file.as_deref(), args.service.as_deref())?
+        .into_iter()
+        .map(|t| t.tag)
         .collect();
     let mut present = Vec::new();
     for tag in tags {

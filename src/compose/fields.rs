@@ -18,6 +18,8 @@ pub(crate) struct Cx<'a> {
     /// The compose file's directory, absolute.
     pub(crate) base_dir: &'a Path,
     pub(crate) vars: Variables<'a>,
+    /// Whether `env_file:` files are read (not when only build sections matter).
+    pub(crate) read_env_files: bool,
     /// Warnings with their line, so they can be shown in file order.
     pub(crate) warnings: Vec<(usize, String)>,
 }

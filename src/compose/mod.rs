@@ -52,9 +52,29 @@ pub fn load(path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeErro
     parse(&text, path, vars)
 }
 
+/// Load the compose file at `path` for building images only: `env_file:` files are not read
+/// (they hold runtime secrets, are often git-ignored, and play no part in a build), so each
+/// service's resolved environment holds only its `environment:` entries.
+pub fn load_for_build(path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {
+    let text = fs_err::read_to_string(path).map_err(|source| ComposeError::Read {
+        file: path.to_owned(),
+        source,
+    })?;
+    parse_with(&text, path, vars, false)
+}
+
 /// Load compose `text` as if read from `path`: relative paths in it are resolved against
 /// `path`'s directory, and messages name `path`. Files named by `env_file:` are read.
 pub fn parse(text: &str, path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {
+    parse_with(text, path, vars, true)
+}
+
+fn parse_with(
+    text: &str,
+    path: &Path,
+    vars: Variables<'_>,
+    read_env_files: bool,
+) -> Result<ComposeFile, ComposeError> {
     let mut source = Source::new(path, text);
     let root = match source.parse()? {
         Value::Mapping(map) => map,
@@ -95,6 +115,7 @@ pub fn parse(text: &str, path: &Path, vars: Variables<'_>) -> Result<ComposeFile
         source: &source,
         base_dir: &base_dir,
         vars,
+        read_env_files,
         warnings,
     };
     let Value::Mapping(root) = root else {

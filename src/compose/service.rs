@@ -447,6 +447,7 @@ fn resolve_environment(
     environment: &IndexMap<String, Option<String>>,
 ) -> Result<IndexMap<String, String>, ComposeError> {
     let mut env = IndexMap::new();
+    let env_files = if cx.read_env_files { env_files } else { &[] };
     for (file, ep) in env_files {
         if !file.path.exists() {
             if file.required {

@@ -59,7 +59,8 @@ pub fn docker_host() -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
 }
 
-/// Connect to the daemon named by DOCKER_HOST (or the default socket) and negotiate the API
+/// Connect to the daemon named by DOCKER_HOST (unix:// or tcp://; default: the local socket)
+/// and negotiate the API
 /// version, so both old daemons (API 1.41) and new ones work.
 pub async fn connect() -> Result<Docker, EngineError> {
     let host = docker_host();
@@ -67,7 +68,7 @@ pub async fn connect() -> Result<Docker, EngineError> {
         host: host.clone(),
         reason,
     };
-    let docker = Docker::connect_with_local_defaults()
+    let docker = Docker::connect_with_defaults()
         .map_err(|e| unreachable(e.to_string()))?
         .with_request_modifier(registry_auth_as_base64url);
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())

@@ -224,3 +224,63 @@ fn unreachable_daemon_is_exit_4() {
         .code(4)
         .stderr_has("cannot reach the Docker Engine");
 }
+
+#[test]
+fn two_builds_of_an_unchanged_tree_upload_byte_identical_contexts() {
+    use crate::support::recording_daemon::RecordingDaemon;
+    let daemon = RecordingDaemon::start();
+    let project = Project::demo().env("DOCKER_HOST", &daemon.host());
+    project.run(["image", "build", "dev"]).success();
+    // Touching files changes mtimes, which must not change the upload.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let index = project.root().join("app/www/index.html");
+    let text = std::fs::read_to_string(&index).expect("read");
+    std::fs::write(&index, text).expect("rewrite");
+    project.run(["image", "build", "dev"]).success();
+    let builds = daemon.take_builds();
+    assert_eq!(builds.len(), 2);
+    assert!(builds[0].len() > 1024, "a real context was sent");
+    assert!(builds[0] == builds[1], "the two uploads differ");
+    // And what was sent is exactly what .dockerignore allows: no stevedore sources, no .env.
+    let members = crate::support::tar_listing::members(&builds[0]);
+    let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
+    assert!(paths.contains(&"app/www/index.html"), "{paths:?}");
+    assert!(paths.contains(&"docker/app/dev/Dockerfile"), "{paths:?}");
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with("src") || p.starts_with("tests")),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn a_compose_build_context_anywhere_with_dockerfile_relative_to_it() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let name = unique("it-ctx");
+    cleanup.image(&format!("{name}-web:dev"));
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/dev/Procfile", "web: true\n")
+        .file("services/web/src/hello.txt", "hello from a context outside the root\n")
+        .file("services/web/build/Dockerfile", "FROM busybox:1.36\nCOPY src/hello.txt /hello.txt\n")
+        .file(
+            "deploy/compose.yml",
+            "services:\n  web:\n    build:\n      context: ../services/web\n      dockerfile: build/Dockerfile\n",
+        );
+    project
+        .run(["image", "build", "dev", "-f", "deploy/compose.yml"])
+        .success();
+    let out = cli(&[
+        "run",
+        "--rm",
+        &format!("{name}-web:dev"),
+        "cat",
+        "/hello.txt",
+    ])
+    .expect("run");
+    assert_eq!(out, "hello from a context outside the root\n");
+}
