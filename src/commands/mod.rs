@@ -10,6 +10,7 @@ mod env_help;
 mod image;
 mod man;
 mod pending;
+mod publish;
 mod release;
 mod release_scope;
 
@@ -85,6 +86,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Completions(args) => completions::run(args.shell),
         Command::Image(args) => image::run(ctx, args.action).await,
         Command::Release(args) => release::run(ctx, args).await,
+        Command::Publish(args) => publish::run(ctx, args).await,
         Command::Man => man::run(),
         other => {
             // Validate what can be validated before admitting the command is not built yet, so

@@ -5,6 +5,7 @@ pub mod build;
 pub mod context;
 pub mod images;
 pub mod labels;
+pub mod push;
 
 use std::time::Duration;
 

@@ -84,3 +84,92 @@ mod tests {
         assert!(!is_ecr("ecr.example.com"));
     }
 }
+
+/// Credentials usable for a push or a registry request. The password never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Nothing configured: try anonymously.
+    Anonymous,
+    /// User name and password (or token).
+    Basic {
+        /// User name.
+        username: String,
+        /// Password or token.
+        password: String,
+    },
+    /// An identity token (OAuth refresh token) from `docker login`.
+    IdentityToken(String),
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resolved::Anonymous => write!(f, "Anonymous"),
+            Resolved::Basic { username, .. } => write!(f, "Basic({username}, ******)"),
+            Resolved::IdentityToken(_) => write!(f, "IdentityToken(******)"),
+        }
+    }
+}
+
+/// The Docker CLI's config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+pub fn config_path() -> Option<std::path::PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => Some(std::path::PathBuf::from(dir).join("config.json")),
+        None => std::env::var_os("HOME")
+            .map(|h| std::path::PathBuf::from(h).join(".docker/config.json")),
+    }
+}
+
+/// Resolve credentials for `registry` from the Docker config (auths, credsStore, credHelpers).
+/// Blocking (may run a credential helper). No config file means anonymous.
+pub fn resolve(registry: &str) -> Result<Resolved, String> {
+    if config_path().is_none_or(|p| !p.exists()) {
+        return Ok(Resolved::Anonymous);
+    }
+    match docker_credential::get_credential(registry) {
+        Ok(docker_credential::DockerCredential::UsernamePassword(username, password)) => {
+            Ok(Resolved::Basic { username, password })
+        }
+        Ok(docker_credential::DockerCredential::IdentityToken(token)) => {
+            Ok(Resolved::IdentityToken(token))
+        }
+        Err(docker_credential::CredentialRetrievalError::NoCredentialConfigured)
+        | Err(docker_credential::CredentialRetrievalError::ConfigNotFound) => {
+            Ok(Resolved::Anonymous)
+        }
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+impl Resolved {
+    /// As bollard's push credentials.
+    pub fn to_docker(&self, registry: &str) -> Option<bollard::auth::DockerCredentials> {
+        let base = bollard::auth::DockerCredentials {
+            serveraddress: Some(registry.to_owned()),
+            ..Default::default()
+        };
+        match self {
+            Resolved::Anonymous => None,
+            Resolved::Basic { username, password } => Some(bollard::auth::DockerCredentials {
+                username: Some(username.clone()),
+                password: Some(password.clone()),
+                ..base
+            }),
+            Resolved::IdentityToken(token) => Some(bollard::auth::DockerCredentials {
+                identitytoken: Some(token.clone()),
+                ..base
+            }),
+        }
+    }
+
+    /// As basic auth for the registry API (identity tokens are not basic credentials).
+    pub fn to_basic(&self) -> Option<super::client::BasicAuth> {
+        match self {
+            Resolved::Basic { username, password } => Some(super::client::BasicAuth {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            _ => None,
+        }
+    }
+}

@@ -1,3 +1,5 @@
-//! Container registries: naming and credentials.
+//! Container registries: naming, credentials (Docker config, ECR) and a small API client.
 
+pub mod client;
 pub mod credentials;
+pub mod ecr;

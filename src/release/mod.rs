@@ -3,7 +3,7 @@
 pub mod record;
 pub mod version;
 
-pub use record::{ImageRecord, ReleaseRecord};
+pub use record::{DigestRecord, ImageRecord, ReleaseRecord};
 pub use version::{ReleaseVersion, VersionError};
 
 /// The registry repository of `service`: the environment's repository for its primary service

@@ -9,5 +9,6 @@ mod dockerignore_diff;
 mod doctor;
 mod ebsim;
 mod image;
+mod publish;
 mod release;
 mod rig;

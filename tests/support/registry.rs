@@ -87,6 +87,27 @@ impl Registry {
         http_status(self.port, path, basic).unwrap_or(0)
     }
 
+    /// The registry's own digest for `name:reference` (`Docker-Content-Digest`), with the
+    /// fixture's credentials when it has them.
+    pub fn manifest_digest(&self, name: &str, reference: &str) -> Option<String> {
+        let basic = self
+            .credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()));
+        let response = http_request(
+            self.port,
+            "HEAD",
+            &format!("/v2/{name}/manifests/{reference}"),
+            basic,
+            "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json\r\n",
+        )?;
+        response.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case("docker-content-digest")
+                .then(|| value.trim().to_owned())
+        })
+    }
+
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -135,6 +156,21 @@ fn free_port() -> u16 {
 
 /// A minimal HTTP/1.0 GET, so the rig needs no HTTP client crate.
 fn http_status(port: u16, path: &str, basic: Option<(&str, &str)>) -> Option<u16> {
+    http_request(port, "GET", path, basic, "")?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// One HTTP/1.0 request; the raw response (status line, headers, body).
+fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    extra_headers: &str,
+) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let auth = basic
@@ -146,10 +182,10 @@ fn http_status(port: u16, path: &str, basic: Option<(&str, &str)>) -> Option<u16
         .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{auth}{extra_headers}\r\n"
     )
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
+    Some(response)
 }

@@ -1,0 +1,231 @@
+//! `stevedore publish`: push to a real registry, record the verified digest, push only the
+//! release branch and tag; failures exit 5 and record nothing.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::Project;
+use crate::support::docker::{self, Cleanup, unique};
+use crate::support::registry::Registry;
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A released demo project (prod, 1.0.0) whose repository is on `registry` and whose `origin`
+/// is a bare repository; `auth` writes a Docker config for the registry.
+struct Setup {
+    project: Project,
+    remote: tempfile::TempDir,
+    name: String,
+    _cleanup: Cleanup,
+}
+
+fn released(registry: &Registry, auth: Option<(&str, &str)>) -> Setup {
+    let name = unique("it-pub");
+    let repository = format!("{}/{name}", registry.host());
+    let mut cleanup = Cleanup::default();
+    for service in ["app", "proxy"] {
+        cleanup.image(&format!("{name}-{service}:prod"));
+    }
+    for tag in ["1.0.0", "prod"] {
+        cleanup.image(&format!("{repository}:{tag}"));
+        cleanup.image(&format!("{repository}-proxy:{tag}"));
+    }
+    let mut project = Project::demo()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("STEVEDORE_REPOSITORY", &repository)
+        .git_init();
+    if let Some((user, password)) = auth {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        project = project.home_file(
+            ".docker/config.json",
+            &format!(
+                "{{\"auths\":{{\"{}\":{{\"auth\":\"{token}\"}}}}}}",
+                registry.host()
+            ),
+        );
+    }
+    let remote = tempfile::tempdir().expect("remote dir");
+    git_in(remote.path(), &["init", "-q", "--bare"]);
+    git_in(
+        &project.root(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            remote.path().to_str().expect("utf8"),
+        ],
+    );
+    // An older tag that must not be pushed (the original pushed every tag).
+    git_in(&project.root(), &["tag", "unrelated-tag"]);
+    project.run(["image", "build", "prod"]).success();
+    project.run(["release", "prod", "1.0.0"]).success();
+    Setup {
+        project,
+        remote,
+        name,
+        _cleanup: cleanup,
+    }
+}
+
+fn tag_message(project: &Project) -> String {
+    git_in(
+        &project.root(),
+        &["tag", "-l", "--format=%(contents)", "v1.0.0"],
+    )
+}
+
+fn remote_refs(remote: &Path) -> Vec<String> {
+    let mut refs: Vec<String> = git_in(remote, &["for-each-ref", "--format=%(refname)"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    refs.sort();
+    refs
+}
+
+fn check_published(registry: &Registry, setup: &Setup) {
+    let p = &setup.project;
+    let out = p.run(["--json", "publish", "prod", "1.0.0"]).success();
+    let digests = out.summary()["data"]["digests"].clone();
+    let app = digests
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["service"] == "app").cloned())
+        .expect("app digest");
+    let registry_digest = registry
+        .manifest_digest(&setup.name, "1.0.0")
+        .expect("manifest in registry");
+    let recorded = format!("{}/{}@{registry_digest}", registry.host(), setup.name);
+    assert_eq!(app["pinned"], recorded.as_str());
+    // The record is in the tag, where deploy and a fresh clone find it.
+    assert!(
+        tag_message(p).contains(&format!("Digests:\n  app {recorded}")),
+        "{}",
+        tag_message(p)
+    );
+    assert!(
+        registry
+            .manifest_digest(&format!("{}-proxy", setup.name), "1.0.0")
+            .is_some()
+    );
+    assert!(
+        registry.manifest_digest(&setup.name, "prod").is_some(),
+        "env tag pushed too"
+    );
+    assert_eq!(
+        remote_refs(setup.remote.path()),
+        vec![
+            "refs/heads/release-v1.0".to_owned(),
+            "refs/tags/v1.0.0".to_owned()
+        ]
+    );
+    // A fresh clone reads the same digest from the pushed tag.
+    let clone = tempfile::tempdir().expect("clone dir");
+    git_in(
+        clone.path(),
+        &[
+            "clone",
+            "-q",
+            setup.remote.path().to_str().expect("utf8"),
+            "c",
+        ],
+    );
+    let cloned = git_in(
+        &clone.path().join("c"),
+        &["tag", "-l", "--format=%(contents)", "v1.0.0"],
+    );
+    assert!(cloned.contains(&recorded), "{cloned}");
+    // Publishing again changes nothing.
+    p.run(["publish", "prod", "1.0.0"]).success();
+    assert_eq!(remote_refs(setup.remote.path()).len(), 2);
+}
+
+#[test]
+fn publishes_to_an_open_registry_and_records_the_verified_digest() {
+    if !docker::ready() {
+        return;
+    }
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let setup = released(&registry, None);
+    check_published(&registry, &setup);
+}
+
+/// bollard encodes X-Registry-Auth with the standard base64 alphabet; these characters make the
+/// daemon drop the header unless stevedore re-encodes it (rust-deps.md §1.4).
+#[test]
+fn publishes_with_a_password_holding_tilde_question_mark_and_greater_than() {
+    if !docker::ready() {
+        return;
+    }
+    let password = "p~ss?w>rd~?>";
+    let Some(registry) = Registry::start_with_auth("ci", password) else {
+        return;
+    };
+    let setup = released(&registry, Some(("ci", password)));
+    check_published(&registry, &setup);
+}
+
+#[test]
+fn a_wrong_password_exits_5_and_records_nothing() {
+    if !docker::ready() {
+        return;
+    }
+    let Some(registry) = Registry::start_with_auth("ci", "right-password") else {
+        return;
+    };
+    let setup = released(&registry, Some(("ci", "wrong-password")));
+    let out = setup.project.run(["publish", "prod", "1.0.0"]).code(5);
+    out.stderr_has(&format!("docker login {}", registry.host()))
+        .nowhere("wrong-password");
+    assert!(
+        !tag_message(&setup.project).contains("Digests:"),
+        "nothing recorded"
+    );
+    assert!(
+        remote_refs(setup.remote.path()).is_empty(),
+        "nothing pushed to git"
+    );
+}
+
+#[test]
+fn a_registry_that_is_down_exits_5() {
+    if !docker::ready() {
+        return;
+    }
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let setup = released(&registry, None);
+    drop(registry);
+    setup
+        .project
+        .run(["publish", "prod", "1.0.0"])
+        .code(5)
+        .stderr_has("connection refused");
+    assert!(!tag_message(&setup.project).contains("Digests:"));
+    assert!(remote_refs(setup.remote.path()).is_empty());
+}
+
+#[test]
+fn an_unreleased_version_is_exit_3() {
+    Project::demo()
+        .env("STEVEDORE_REPOSITORY", "127.0.0.1:1/x")
+        .git_init()
+        .run(["publish", "prod", "9.9.9"])
+        .code(3)
+        .stderr_has("run `stevedore release prod 9.9.9` first");
+}
