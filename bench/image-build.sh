@@ -5,12 +5,15 @@
 # The Dockerfile only adds a label, so the figures measure what the client does: walk, filter,
 # tar and upload the context. Prints median wall time, client peak RSS and the ratios.
 # Usage: bench/image-build.sh [RUNS]   (default 3; needs the Docker Engine and the base image)
+#        STEVEDORE_BIN=path/to/stevedore bench/image-build.sh   (skip the release build)
 set -euo pipefail
 runs="${1:-3}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$repo/tests/support/base-image.sh" busybox:1.36 >/dev/null
-(cd "$repo" && cargo build --release --locked --quiet)
-stevedore="$repo/target/release/stevedore"
+if [ -z "${STEVEDORE_BIN:-}" ]; then
+    (cd "$repo" && cargo build --release --locked --quiet)
+fi
+stevedore="${STEVEDORE_BIN:-$repo/target/release/stevedore}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; docker rmi -f bench-cli:a bench-cli:b bench-a-app:bench bench-b-app:bench >/dev/null 2>&1 || true' EXIT
 
