@@ -93,14 +93,15 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
             let branch = git.eb_branch();
             let (check, settings) = check_project(ctx, &project, &branch);
             record(check);
-            for check in check_environments(ctx, &project, &branch) {
+            let (env_checks, repositories) = check_environments(ctx, &project, &branch);
+            for check in env_checks {
                 record(check);
             }
             record(check_dockerignore(&project.root));
             record(check_ebignore(&project.root));
             if let Some(settings) = settings {
                 record(check_aws(&settings));
-                record(check_registry(&project, ctx, &branch).await);
+                record(check_registry(&repositories).await);
             }
         }
     }
@@ -235,23 +236,28 @@ fn check_project(ctx: &Context, project: &Project, branch: &str) -> (Check, Opti
     }
 }
 
-fn check_environments(ctx: &Context, project: &Project, branch: &str) -> Vec<Check> {
-    project
-        .environment_names()
-        .into_iter()
-        .filter_map(|env| {
-            settings::load(project, &ctx.flag_values(), branch, Some(&env))
-                .err()
-                .map(|err| {
-                    Check::fail(
-                        "environment",
-                        ExitStatus::InvalidInput,
-                        format!("environment {env} does not load"),
-                        err.to_string(),
-                    )
-                })
-        })
-        .collect()
+/// Load every environment's settings once: a failure is a check; the registry repositories
+/// they name are kept for the credential check.
+fn check_environments(ctx: &Context, project: &Project, branch: &str) -> (Vec<Check>, Vec<String>) {
+    let mut checks = Vec::new();
+    let mut repositories = Vec::new();
+    for env in project.environment_names() {
+        match settings::load(project, &ctx.flag_values(), branch, Some(&env)) {
+            Ok(resolution) => repositories.extend(
+                resolution
+                    .settings
+                    .environment
+                    .and_then(|e| e.repository.value),
+            ),
+            Err(err) => checks.push(Check::fail(
+                "environment",
+                ExitStatus::InvalidInput,
+                format!("environment {env} does not load"),
+                err.to_string(),
+            )),
+        }
+    }
+    (checks, repositories)
 }
 
 fn check_dockerignore(root: &Path) -> Check {
@@ -333,19 +339,7 @@ fn check_aws(settings: &Settings) -> Check {
     }
 }
 
-async fn check_registry(project: &Project, ctx: &Context, branch: &str) -> Check {
-    let repositories: Vec<String> = project
-        .environment_names()
-        .iter()
-        .filter_map(|env| {
-            settings::load(project, &ctx.flag_values(), branch, Some(env))
-                .ok()?
-                .settings
-                .environment?
-                .repository
-                .value
-        })
-        .collect();
+async fn check_registry(repositories: &[String]) -> Check {
     let Some(repository) = repositories.first() else {
         return Check::warn(
             "registry credentials",
