@@ -171,31 +171,27 @@ impl Git {
 
     /// Create annotated tag `tag` at `commit` with `message` (kept as written).
     pub fn create_tag(&self, tag: &str, commit: &str, message: &str) -> Result<(), GitError> {
-        self.run(&[
-            "tag",
-            "-a",
-            "--cleanup=whitespace",
-            "-m",
-            message,
-            tag,
-            commit,
-        ])
-        .map(|_| ())
+        self.annotated_tag(tag, commit, message, false)
     }
 
     /// Replace annotated tag `tag` (same commit) with a new message.
     pub fn rewrite_tag(&self, tag: &str, commit: &str, message: &str) -> Result<(), GitError> {
-        self.run(&[
-            "tag",
-            "-a",
-            "-f",
-            "--cleanup=whitespace",
-            "-m",
-            message,
-            tag,
-            commit,
-        ])
-        .map(|_| ())
+        self.annotated_tag(tag, commit, message, true)
+    }
+
+    fn annotated_tag(
+        &self,
+        tag: &str,
+        commit: &str,
+        message: &str,
+        force: bool,
+    ) -> Result<(), GitError> {
+        let mut args = vec!["tag", "-a", "--cleanup=whitespace", "-m", message];
+        if force {
+            args.push("-f");
+        }
+        args.extend([tag, commit]);
+        self.run(&args).map(|_| ())
     }
 
     /// The object id of the tag itself (not the commit), to restore it exactly.

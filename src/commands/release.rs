@@ -37,18 +37,23 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
         check_built_from(image, &head, &scope.env_name)?;
     }
     let tag = version.git_tag();
+    let run = Run {
+        git: &git,
+        docker: &docker,
+        scope: &scope,
+        images: &images,
+        version: &version,
+        head: &head,
+    };
     if git.tag_exists(&tag) {
-        return already_released(ctx, &git, &docker, &scope, &images, &version, &head).await;
+        return already_released(ctx, &run).await;
     }
     let branch = version.release_branch();
     check_branch(&git, &version, &branch)?;
 
     let _critical = Critical::enter();
     let mut done = Vec::new();
-    let outcome = release_steps(
-        ctx, &git, &docker, &scope, &images, &version, &head, &mut done,
-    )
-    .await;
+    let outcome = release_steps(ctx, &run, &mut done).await;
     match outcome {
         Ok(record) => {
             let report = json!({
@@ -168,16 +173,26 @@ fn check_branch(git: &Git, version: &ReleaseVersion, branch: &str) -> anyhow::Re
     Ok(())
 }
 
+/// What the steps of one release work on.
+struct Run<'a> {
+    git: &'a Git,
+    docker: &'a bollard::Docker,
+    scope: &'a ReleaseScope,
+    images: &'a [ServiceImage],
+    version: &'a ReleaseVersion,
+    head: &'a str,
+}
+
 /// The tag exists: a re-run at the same commit with the same images is a no-op success.
-async fn already_released(
-    ctx: &Context,
-    git: &Git,
-    docker: &bollard::Docker,
-    scope: &ReleaseScope,
-    images: &[ServiceImage],
-    version: &ReleaseVersion,
-    head: &str,
-) -> anyhow::Result<Report> {
+async fn already_released(ctx: &Context, run: &Run<'_>) -> anyhow::Result<Report> {
+    let Run {
+        git,
+        docker,
+        scope,
+        images,
+        version,
+        head,
+    } = *run;
     let tag = version.git_tag();
     let tagged = git.commit_of(&tag).unwrap_or_default();
     let mut same = tagged == head;
@@ -206,17 +221,19 @@ async fn already_released(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn release_steps(
     ctx: &Context,
-    git: &Git,
-    docker: &bollard::Docker,
-    scope: &ReleaseScope,
-    images: &[ServiceImage],
-    version: &ReleaseVersion,
-    head: &str,
+    run: &Run<'_>,
     done: &mut Vec<Done>,
 ) -> anyhow::Result<ReleaseRecord> {
+    let Run {
+        git,
+        docker,
+        scope,
+        images,
+        version,
+        head,
+    } = *run;
     let mut records = Vec::new();
     for image in images {
         for tag in [version.image_tag(), scope.env_tag.clone()] {

@@ -48,15 +48,23 @@ pub async fn running_containers_of(
         .collect())
 }
 
-/// Whether `reference` names a local image.
-pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineError> {
+/// Inspect `reference`; `None` when there is no such local image.
+async fn inspect(
+    docker: &Docker,
+    reference: &str,
+) -> Result<Option<bollard::models::ImageInspect>, EngineError> {
     match docker.inspect_image(reference).await {
-        Ok(_) => Ok(true),
+        Ok(image) => Ok(Some(image)),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
-        }) => Ok(false),
+        }) => Ok(None),
         Err(err) => Err(err.into()),
     }
+}
+
+/// Whether `reference` names a local image.
+pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineError> {
+    Ok(inspect(docker, reference).await?.is_some())
 }
 
 /// Remove the tag `reference` (the image goes when no other tag holds it). `force` also
@@ -72,30 +80,20 @@ pub async fn remove(docker: &Docker, reference: &str, force: bool) -> Result<(),
 
 /// The id of local image `reference`, or `None` when there is none.
 pub async fn image_id(docker: &Docker, reference: &str) -> Result<Option<String>, EngineError> {
-    match docker.inspect_image(reference).await {
-        Ok(image) => Ok(image.id),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+    Ok(inspect(docker, reference).await?.and_then(|image| image.id))
 }
 
-/// The labels of local image `reference` (`None` when it does not exist).
+/// The id and labels of local image `reference` (`None` when it does not exist).
 pub async fn labels_of(
     docker: &Docker,
     reference: &str,
 ) -> Result<Option<(String, HashMap<String, String>)>, EngineError> {
-    match docker.inspect_image(reference).await {
-        Ok(image) => Ok(Some((
+    Ok(inspect(docker, reference).await?.map(|image| {
+        (
             image.id.unwrap_or_default(),
             image.config.and_then(|c| c.labels).unwrap_or_default(),
-        ))),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+        )
+    }))
 }
 
 /// Tag image `source` (id or reference) as `repository:tag`.

@@ -808,32 +808,7 @@ fn is_socket(_file_type: FileType) -> bool {
 mod tests {
     use super::*;
 
-    /// Decodes the table's escapes: `{SP}` is a space, `{U+XXXX}` any
-    /// character.
-    fn unescape(cell: &str) -> String {
-        let mut out = String::new();
-        let mut rest = cell;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let tail = &rest[open..];
-            let close = tail.find('}').map(|c| c + 1);
-            match close.map(|c| &tail[..c]) {
-                Some("{SP}") => out.push(' '),
-                Some(token) if token.starts_with("{U+") => {
-                    let code = u32::from_str_radix(&token[3..token.len() - 1], 16).unwrap();
-                    out.push(char::from_u32(code).unwrap());
-                }
-                _ => {
-                    out.push('{');
-                    rest = &tail[1..];
-                    continue;
-                }
-            }
-            rest = &tail[close.unwrap()..];
-        }
-        out.push_str(rest);
-        out
-    }
+    use crate::ignore::table::unescape;
 
     fn outcome(patterns: &str, path: &str) -> String {
         let text = patterns

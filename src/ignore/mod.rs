@@ -1,6 +1,8 @@
 //! Ignore-file dialects: Docker's .dockerignore and the EB CLI's .ebignore.
 pub mod docker;
 pub mod eb;
+#[cfg(test)]
+mod table;
 
 impl crate::exit::Coded for docker::DockerIgnoreError {
     fn exit_status(&self) -> crate::exit::ExitStatus {

@@ -2,25 +2,12 @@
 //! release branch and tag; failures exit 5 and record nothing.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::Project;
 use crate::support::docker::{self, Cleanup, unique};
 use crate::support::registry::Registry;
 
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use crate::support::git as git_in;
 
 /// A released demo project (prod, 1.0.0) whose repository is on `registry` and whose `origin`
 /// is a bare repository; `auth` writes a Docker config for the registry.

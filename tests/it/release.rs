@@ -1,7 +1,5 @@
 //! `stevedore release`: SemVer, preconditions, tags and branch, all or nothing.
 
-use std::process::Command;
-
 use crate::support::Project;
 use crate::support::docker::{self, Cleanup, docker as cli, unique};
 
@@ -13,17 +11,7 @@ struct Released {
 }
 
 fn git(project: &Project, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(project.root())
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    crate::support::git(&project.root(), args)
 }
 
 fn commit_all(project: &Project, message: &str) {

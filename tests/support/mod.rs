@@ -263,6 +263,21 @@ impl Output {
     }
 }
 
+/// Run git in `dir`, asserting success; its stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Copy a file or directory tree (symlinks copied as links).
 pub fn copy_tree(from: &Path, to: &Path) {
     let meta = std::fs::symlink_metadata(from).expect("stat source");
