@@ -159,10 +159,14 @@ pub async fn build(
     let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
     let root = request.context_root.clone();
     let entries = request.entries.clone();
+    // Buffer on both sides of the pipe: each write into the bridge is a trip through the
+    // runtime, and each body chunk an HTTP chunk; small ones made uploads of many small files
+    // slow.
     let producer = tokio::task::spawn_blocking(move || {
-        write_context_tar(&root, entries, SyncIoBridge::new(writer))
+        let bridge = std::io::BufWriter::with_capacity(PIPE_BYTES, SyncIoBridge::new(writer));
+        write_context_tar(&root, entries, bridge)
     });
-    let body = bollard::body_try_stream(ReaderStream::new(reader));
+    let body = bollard::body_try_stream(ReaderStream::with_capacity(reader, PIPE_BYTES));
     let mut options = BuildImageOptionsBuilder::default()
         .dockerfile(&request.dockerfile)
         .t(&request.tag)
