@@ -41,22 +41,30 @@ b="$work/b"; make_project "$b"
 mkdir -p "$b/data"
 for i in $(seq 1 16); do head -c $((64 * 1024 * 1024)) /dev/urandom > "$b/data/blob$i.bin"; done
 
-measure() { python3 "$repo/bench/measure.py" "$runs" -- "$@"; }
-report() { # name cli_line stevedore_line
-    read -r cli_s cli_rss _ <<<"$2"
-    read -r st_s st_rss _ <<<"$3"
-    ratio=$(python3 -c "print(f'{$st_s / $cli_s:.2f}')")
-    printf '%-34s docker CLI %7.2fs %7.1f MiB | stevedore %7.2fs %7.1f MiB | wall ratio %s\n' \
-        "$1" "$cli_s" "$cli_rss" "$st_s" "$st_rss" "$ratio"
+# One run of a command: "seconds peak_rss_mib".
+once() { python3 "$repo/bench/measure.py" 1 -- "$@" | awk '{print $1, $2}'; }
+# Interleave the two tools run by run (the daemon's disk writeback makes back-to-back runs of one
+# tool slower than the next), settle the disk between runs, report medians and the worst RSS.
+compare() { # name dir
+    local name="$1" dir="$2" cli_runs="" st_runs=""
+    for _ in $(seq 1 "$runs"); do
+        sync; sleep 2
+        cli_runs+="$(cd "$dir" && DOCKER_BUILDKIT=0 once docker build -q -f docker/app/bench/Dockerfile -t "bench-cli:$(basename "$dir")" .);"
+        sync; sleep 2
+        st_runs+="$(cd "$dir" && STEVEDORE_PROJECT_NAME="bench-$(basename "$dir")" once "$stevedore" -q image build bench);"
+    done
+    python3 - "$name" "$cli_runs" "$st_runs" <<'PY'
+import statistics, sys
+def parse(text):
+    runs = [tuple(map(float, r.split())) for r in text.split(";") if r.strip()]
+    return statistics.median(t for t, _ in runs), max(m for _, m in runs), [t for t, _ in runs]
+name, cli, st = sys.argv[1], parse(sys.argv[2]), parse(sys.argv[3])
+print(f"{name:<42} docker CLI {cli[0]:6.2f}s {cli[1]:6.1f} MiB | stevedore {st[0]:6.2f}s {st[1]:6.1f} MiB"
+      f" | wall ratio {st[0] / cli[0]:.2f}")
+print(f"{'':<42} runs: docker CLI {', '.join(f'{t:.2f}' for t in cli[2])}; stevedore {', '.join(f'{t:.2f}' for t in st[2])}")
+PY
 }
 
-for case in a b; do
-    dir="$work/$case"
-    cli=$(cd "$dir" && DOCKER_BUILDKIT=0 measure docker build -q -f docker/app/bench/Dockerfile -t "bench-cli:$case" .)
-    st=$(cd "$dir" && STEVEDORE_PROJECT_NAME="bench-$case" measure "$stevedore" -q image build bench)
-    case $case in
-        a) report "(a) 50,000 files, node_modules excluded" "$cli" "$st" ;;
-        b) report "(b) 1 GiB context" "$cli" "$st" ;;
-    esac
-done
-echo "runs per figure: $runs (median wall time, max peak RSS of the client process)"
+compare "(a) 50,000 files, node_modules excluded" "$work/a"
+compare "(b) 1 GiB context" "$work/b"
+echo "runs per tool: $runs, interleaved (median wall time, max peak RSS of the client process)"
