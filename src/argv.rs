@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "logs",
     "shell",
     "run",
+    "task",
     "release",
     "publish",
     "bundle",
@@ -34,8 +35,8 @@ const COMMANDS: &[&str] = &[
 
 /// Commands that may follow an environment name: `stevedore dev start`.
 pub const ENV_FIRST: &[&str] = &[
-    "start", "stop", "down", "restart", "status", "logs", "shell", "run", "release", "publish",
-    "bundle", "deploy", "rollback", "history", "config",
+    "start", "stop", "down", "restart", "status", "logs", "shell", "run", "task", "release",
+    "publish", "bundle", "deploy", "rollback", "history", "config",
 ];
 
 /// `image` actions, for `image dev build`.
@@ -113,12 +114,16 @@ fn rewrite_stevedore(mut out: Vec<OsString>, rest: Vec<OsString>) -> Invocation 
         out.extend(swapped);
         return Invocation::Parse(out);
     }
-    let asks_help = rest
-        .iter()
-        .skip(first + 1)
-        .any(|a| a == "--help" || a == "-h");
+    // `stevedore dev check`: an environment, then a word that is no command, is a task (the
+    // original's `build:dev`, `check`, `test`); the task command says if there is no such task.
+    let help = asks_help(&rest, first);
+    if pos.get(1).is_some() && !help {
+        out.push("task".into());
+        out.extend(rest);
+        return Invocation::Parse(out);
+    }
     out.extend(rest);
-    if asks_help {
+    if help {
         Invocation::EnvHelp {
             env: word,
             args: out,
@@ -126,6 +131,13 @@ fn rewrite_stevedore(mut out: Vec<OsString>, rest: Vec<OsString>) -> Invocation 
     } else {
         Invocation::Parse(out)
     }
+}
+
+/// Whether `--help`/`-h` follows the positional at `first`.
+fn asks_help(rest: &[OsString], first: usize) -> bool {
+    rest.iter()
+        .skip(first + 1)
+        .any(|a| a == "--help" || a == "-h")
 }
 
 /// Swap `<env> <action>` into `<action> <env>` when the first positional is not an action.
@@ -215,6 +227,14 @@ mod tests {
                 "stevedore release prod 1.2.3",
             ),
             ("stevedore dev run -- ls -la", "stevedore run dev -- ls -la"),
+            ("stevedore dev check", "stevedore task dev check"),
+            ("stevedore dev build:dev", "stevedore task dev build:dev"),
+            (
+                "stevedore -C x dev test -- -k smoke",
+                "stevedore task -C x dev test -- -k smoke",
+            ),
+            ("stevedore dev task check", "stevedore task dev check"),
+            ("stevedore dev check --help", "ENV-HELP dev"),
             ("stevedore dev --help", "ENV-HELP dev"),
             ("stevedore dev -h", "ENV-HELP dev"),
             ("stevedore frobnicate", "stevedore frobnicate"),

@@ -146,6 +146,12 @@ pub enum Command {
     )]
     Run(RunArgs),
 
+    /// Run a task from stevedore.toml in a one-off container (without a name: list the tasks)
+    #[command(
+        after_help = "Tasks are the original's named one-offs (`stevedore dev check`), declared in stevedore.toml:\n  [tasks.check]\n  command = \"gulp check\"      # or a list\n  service = \"app\"             # default: the compose file's first service\n  environments = [\"dev\"]      # default: all\n\nExamples:\n  stevedore task dev                  (list the tasks)\n  stevedore task dev check\n  stevedore dev check                 (the original order)\n  stevedore dev test -- -k smoke      (extra arguments are appended)"
+    )]
+    Task(TaskArgs),
+
     /// Cut a version: SemVer check, image tags, annotated git tag, release branch
     #[command(
         after_help = "Examples:\n  stevedore release prod 1.2.0        (creates v1.2.0 and branch release-v1.2)\n  stevedore release prod 1.2.1        (a patch: run on branch release-v1.2)\n  deploy release prod 1.2.3           (the original order, through a symlink named `deploy`)"
@@ -166,7 +172,7 @@ pub enum Command {
 
     /// Deploy a published version to Elastic Beanstalk and follow it until healthy or failed
     #[command(
-        after_help = "Examples:\n  stevedore deploy prod 1.2.3\n  stevedore deploy prod 1.2.3 --rollback-on-failure --timeout 30m\n  deploy deploy prod 1.2.3            (the original order, through a symlink named `deploy`)"
+        after_help = "Examples:\n  stevedore deploy prod 1.2.3\n  stevedore deploy prod 1.2.3 --rollback-on-failure --timeout 30m\n  stevedore deploy prod 1.2.3 --sync-env     (also set the properties from environments/prod/.env)\n  stevedore deploy prod --abort              (abort the update in progress)\n  deploy deploy prod 1.2.3            (the original order, through a symlink named `deploy`)\n\nExit codes: 0 healthy on the version, 3 invalid input (not published, bundle refused),\n6 AWS error, 7 deploy failed (failure events and tail logs printed), 8 timed out\n(the update goes on), 9 failed and rolled back, 10 environment busy, 130 Ctrl-C\n(the update goes on; `stevedore status <env> --remote --follow` resumes watching)"
     )]
     Deploy(DeployArgs),
 
@@ -287,6 +293,12 @@ pub struct StartArgs {
     /// Remove containers of services no longer in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Recreate every container, even those whose configuration did not change
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// How long to wait for the containers to be up and healthy (e.g. 90s, 5m)
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub timeout: String,
 }
 
 /// `stop`, `restart`.
@@ -296,6 +308,14 @@ pub struct LifecycleArgs {
     pub env: String,
     #[command(flatten)]
     pub compose: ComposeArgs,
+    /// Seconds a container gets to stop before it is killed
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub stop_timeout: u64,
 }
 
 /// `down`.
@@ -311,6 +331,14 @@ pub struct DownArgs {
     /// Also remove containers of services no longer in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Seconds a container gets to stop before it is killed
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "SECONDS",
+        default_value_t = 10
+    )]
+    pub stop_timeout: u64,
 }
 
 /// `status`.
@@ -375,6 +403,20 @@ pub struct RunArgs {
     pub cmd: Vec<String>,
 }
 
+/// `task`.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The task (without one: list the tasks)
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub compose: ComposeArgs,
+    /// Extra arguments appended to the task's command, after `--`
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
 /// `release`, `publish`.
 #[derive(Debug, Args)]
 pub struct VersionArgs {
@@ -408,10 +450,11 @@ pub struct DeployArgs {
     /// The environment (a directory under environments/)
     pub env: String,
     /// The published version to deploy
-    pub version: String,
-    /// Give up following after this long (e.g. 90s, 20m, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "20m")]
-    pub timeout: String,
+    #[arg(required_unless_present = "abort")]
+    pub version: Option<String>,
+    /// Give up after this long, waiting included (e.g. 90s, 20m, 1h; default: [deploy] timeout, 20m)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
     /// On failure, redeploy the previous healthy version (exit 9 when that succeeds)
     #[arg(long)]
     pub rollback_on_failure: bool,
@@ -419,8 +462,11 @@ pub struct DeployArgs {
     #[arg(long)]
     pub sync_env: bool,
     /// Abort the environment's update in progress instead of deploying
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["rollback_on_failure", "sync_env"])]
     pub abort: bool,
+    /// Put this file in the bundle even though it looks like a secret (repeatable)
+    #[arg(long = "allow-secret", value_name = "PATH")]
+    pub allow_secrets: Vec<PathBuf>,
 }
 
 /// `rollback`.
@@ -430,9 +476,9 @@ pub struct RollbackArgs {
     pub env: String,
     /// The version to go back to (default: the previous healthy one)
     pub version: Option<String>,
-    /// Give up following after this long (e.g. 90s, 20m, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "20m")]
-    pub timeout: String,
+    /// Give up after this long, waiting included (e.g. 90s, 20m, 1h; default: [deploy] timeout, 20m)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 }
 
 /// Commands that only take an environment.

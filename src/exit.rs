@@ -34,6 +34,8 @@ pub enum ExitStatus {
     Busy,
     /// Interrupted by Ctrl-C.
     Interrupted,
+    /// A command run in a container (`run`, `shell`, tasks) exited with this code; passed on.
+    Child(u8),
 }
 
 impl ExitStatus {
@@ -52,6 +54,7 @@ impl ExitStatus {
             ExitStatus::RolledBack => 9,
             ExitStatus::Busy => 10,
             ExitStatus::Interrupted => 130,
+            ExitStatus::Child(code) => code,
         }
     }
 }
@@ -132,6 +135,8 @@ fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<ExitStatus> {
         crate::compose::ComposeError,
         crate::release::VersionError,
         crate::engine::context::ContextError,
+        crate::bundle::BundleError,
+        crate::aws::AwsError,
     );
     None
 }

@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod aws;
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod compose;
@@ -12,11 +13,13 @@ pub mod exit;
 pub mod git;
 pub mod ignore;
 pub mod interrupt;
+pub mod lifecycle;
 pub mod output;
 pub mod project;
 pub mod registry;
 pub mod release;
 pub mod secrets;
+pub mod terminal;
 
 use std::ffi::OsString;
 
@@ -92,6 +95,10 @@ async fn run_interruptible(ctx: &Context, command: cli::Command) -> anyhow::Resu
         tokio::select! {
             result = &mut work => return result,
             _ = tokio::signal::ctrl_c() => {
+                // The command listens for Ctrl-C itself (e.g. `start` detaching from logs).
+                if interrupt::handled_by_command() {
+                    continue;
+                }
                 if interrupt::in_critical_section() && !deferred {
                     deferred = true;
                     interrupt::defer_interrupt();

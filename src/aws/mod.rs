@@ -1,3 +1,16 @@
-//! AWS: credentials discovery now; S3 upload and Elastic Beanstalk calls as deploy lands.
+//! AWS: credential discovery (offline, for `doctor`), the SDK clients, S3 uploads and the
+//! Elastic Beanstalk calls of a deploy: environments, versions, events, tail logs, and the
+//! judgement of how an update ended.
 
 pub mod credentials;
+pub mod description;
+pub mod environment;
+pub mod error;
+pub mod events;
+pub mod follow;
+pub mod logs;
+pub mod sdk;
+pub mod upload;
+pub mod versions;
+
+pub use error::AwsError;

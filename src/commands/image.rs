@@ -42,13 +42,17 @@ struct Target {
 }
 
 /// The environment and the names derived from the configuration.
-struct Scope {
-    project: Project,
-    env: Environment,
-    project_name: String,
+pub(super) struct Scope {
+    /// The project.
+    pub(super) project: Project,
+    /// The environment.
+    pub(super) env: Environment,
+    /// The stevedore project name (local image tags).
+    pub(super) project_name: String,
 }
 
-fn scope(ctx: &Context, env: &str) -> anyhow::Result<Scope> {
+/// Resolve the environment and its settings.
+pub(super) fn scope(ctx: &Context, env: &str) -> anyhow::Result<Scope> {
     let project = ctx.project()?;
     let environment = project.environment(env)?;
     let branch = Git::new(&project.root).eb_branch();
@@ -301,7 +305,12 @@ fn image_labels(scope: &Scope, service: &str) -> HashMap<String, String> {
     ])
 }
 
-async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyhow::Result<Report> {
+/// Build an environment's images (`update`: from scratch). `start` calls it for missing images.
+pub(super) async fn build_images(
+    ctx: &Context,
+    args: ImageBuildArgs,
+    update: bool,
+) -> anyhow::Result<Report> {
     let scope = scope(ctx, &args.select.env)?;
     let build_args = parse_build_args(&args.build_args)?;
     let prepared = prepare(

@@ -3,16 +3,32 @@
 //! Each command turns its clap arguments into plain options and calls core modules; core
 //! modules never see clap.
 
+mod bundle;
 mod completions;
 mod config;
+mod deploy;
 mod doctor;
+mod eb_follow;
+mod eb_scope;
 mod env_help;
+mod follow;
+mod history;
 mod image;
+mod lifecycle_scope;
+mod logs;
 mod man;
-mod pending;
+mod oneoff;
 mod publish;
+mod readiness;
 mod release;
 mod release_scope;
+mod remote_status;
+mod rollback;
+mod service_images;
+mod start;
+mod status;
+mod stop;
+mod task;
 
 use std::path::PathBuf;
 
@@ -65,6 +81,7 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Logs(_) => "logs",
         Command::Shell(_) => "shell",
         Command::Run(_) => "run",
+        Command::Task(_) => "task",
         Command::Release(_) => "release",
         Command::Publish(_) => "publish",
         Command::Bundle(_) => "bundle",
@@ -86,40 +103,40 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Completions(args) => completions::run(args.shell),
         Command::Image(args) => image::run(ctx, args.action).await,
         Command::Release(args) => release::run(ctx, args).await,
+        Command::Bundle(args) => bundle::run(ctx, args).await,
+        Command::Deploy(args) => deploy::run(ctx, args).await,
+        Command::Rollback(args) => rollback::run(ctx, args).await,
+        Command::History(args) => history::run(ctx, args).await,
+        // `--remote` (and `--follow`, which only exists for it) is Elastic Beanstalk's side.
+        Command::Status(args) if args.remote || args.follow => remote_status::run(ctx, args).await,
         Command::Publish(args) => publish::run(ctx, args).await,
         Command::Man => man::run(),
-        other => {
-            // Validate what can be validated before admitting the command is not built yet, so
-            // a wrong environment name is reported as such (exit 3).
-            if let Some(env) = env_of(&other) {
-                ctx.project()?.environment(env)?;
-            }
-            pending::run(name_of(&other))
+        Command::Start(args) => start::run(ctx, args).await,
+        Command::Stop(args) => stop::stop(ctx, args).await,
+        Command::Down(args) => stop::down(ctx, args).await,
+        Command::Restart(args) => stop::restart(ctx, args).await,
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Task(args) => task::run(ctx, args).await,
+        Command::Run(args) => {
+            let what = oneoff::OneOff {
+                env: args.env,
+                service: args.service,
+                compose: args.compose,
+                cmd: args.cmd,
+                banner: None,
+            };
+            oneoff::run(ctx, what).await
+        }
+        Command::Shell(args) => {
+            let what = oneoff::OneOff {
+                env: args.env,
+                service: args.service,
+                compose: args.compose,
+                cmd: vec!["sh".to_owned()],
+                banner: Some("Opening a shell in a one-off container...".to_owned()),
+            };
+            oneoff::run(ctx, what).await
         }
     }
-}
-
-/// The environment argument of a command, if it has one.
-fn env_of(command: &Command) -> Option<&str> {
-    Some(match command {
-        Command::Image(args) => match &args.action {
-            ImageAction::Build(a) | ImageAction::Update(a) => &a.select.env,
-            ImageAction::Destroy(a) | ImageAction::Ls(a) => &a.env,
-        },
-        Command::Start(a) => &a.env,
-        Command::Stop(a) | Command::Restart(a) => &a.env,
-        Command::Down(a) => &a.env,
-        Command::Status(a) => &a.env,
-        Command::Logs(a) => &a.env,
-        Command::Shell(a) => &a.env,
-        Command::Run(a) => &a.env,
-        Command::Release(a) | Command::Publish(a) => &a.env,
-        Command::Bundle(a) => &a.env,
-        Command::Deploy(a) => &a.env,
-        Command::Rollback(a) => &a.env,
-        Command::History(a) => &a.env,
-        Command::Config(_) | Command::Doctor | Command::Completions(_) | Command::Man => {
-            return None;
-        }
-    })
 }

@@ -31,6 +31,7 @@ use std::path::Path;
 
 use serde_norway::Value;
 
+pub(crate) use duration::parse as parse_duration;
 pub use error::ComposeError;
 pub use interpolate::{Variables, process_env_over};
 pub use model::{
@@ -38,6 +39,7 @@ pub use model::{
     HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart, Service,
     ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
 };
+pub(crate) use shellwords::split as split_command;
 
 use fields::{Cx, describe};
 use yaml::{KeyPath, Source};

@@ -15,8 +15,7 @@ pub async fn with_labels(
     docker: &Docker,
     labels: &[(String, String)],
 ) -> Result<Vec<ImageSummary>, EngineError> {
-    let filter: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let filters = HashMap::from([("label".to_owned(), filter)]);
+    let filters = super::label_filter(labels);
     let options = ListImagesOptionsBuilder::default()
         .filters(&filters)
         .build();
@@ -65,6 +64,25 @@ async fn inspect(
 /// Whether `reference` names a local image.
 pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineError> {
     Ok(inspect(docker, reference).await?.is_some())
+}
+
+/// Pull `reference` from its registry (anonymously; private images need `docker login` and
+/// `docker pull`). Progress is not reported: a service image is usually small or cached.
+pub async fn pull(docker: &Docker, reference: &str) -> Result<(), EngineError> {
+    use futures_util::TryStreamExt;
+    let builder = bollard::query_parameters::CreateImageOptionsBuilder::default();
+    // A digest reference is pulled as written; a tag goes in its own parameter.
+    let options = if reference.contains('@') {
+        builder.from_image(reference).build()
+    } else {
+        let (repository, tag) = split_reference(reference);
+        builder.from_image(repository).tag(tag).build()
+    };
+    docker
+        .create_image(Some(options), None, None)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
+    Ok(())
 }
 
 /// Remove the tag `reference` (the image goes when no other tag holds it). `force` also

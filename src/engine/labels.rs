@@ -13,6 +13,31 @@ pub const DIRTY: &str = "org.stevedore.dirty";
 /// The stevedore version that built it.
 pub const TOOL_VERSION: &str = "org.stevedore.version";
 
+/// The labels Docker Compose puts on what it creates. Stevedore uses the same names, so
+/// `docker compose ps` and `docker-compose ps` see stevedore's containers as theirs.
+pub mod compose {
+    /// The Compose project (stevedore: the environment, unless `-p` or `name:` says otherwise).
+    pub const PROJECT: &str = "com.docker.compose.project";
+    /// The service.
+    pub const SERVICE: &str = "com.docker.compose.service";
+    /// The replica number (always 1: stevedore does not scale).
+    pub const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
+    /// `True` for one-off `run` containers, `False` otherwise (Compose's spelling).
+    pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    /// The hash of the service's resolved configuration; a change means recreate.
+    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    /// The tool and version that created it.
+    pub const VERSION: &str = "com.docker.compose.version";
+    /// The compose file's directory.
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    /// The compose file.
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    /// The network's key in the compose file.
+    pub const NETWORK: &str = "com.docker.compose.network";
+    /// The volume's key in the compose file.
+    pub const VOLUME: &str = "com.docker.compose.volume";
+}
+
 /// A Docker repository name from free text: lower case, `[a-z0-9._-]`, no leading separator.
 pub fn repository_name(text: &str) -> String {
     let mut name: String = text

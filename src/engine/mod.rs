@@ -1,11 +1,17 @@
 //! The Docker Engine, through bollard: connecting with API-version negotiation, building with a
-//! streamed context, and local image bookkeeping.
+//! streamed context, local image bookkeeping, and the containers, networks, volumes and logs of
+//! running environments.
 
+pub mod attach;
 pub mod build;
+pub mod containers;
 pub mod context;
 pub mod images;
 pub mod labels;
+pub mod logs;
+pub mod networks;
 pub mod push;
+pub mod volumes;
 
 use std::time::Duration;
 
@@ -50,6 +56,14 @@ pub struct EngineInfo {
     pub version: String,
     /// The API version the daemon speaks (and we negotiated down to).
     pub api_version: String,
+}
+
+/// The Engine's list filter selecting what carries every `key=value` label of `labels`.
+pub(crate) fn label_filter(
+    labels: &[(String, String)],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let filter: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    std::collections::HashMap::from([("label".to_owned(), filter)])
 }
 
 /// The DOCKER_HOST in effect, for messages.

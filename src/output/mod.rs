@@ -155,6 +155,29 @@ impl Printer {
         self.with_renderer(|r| r.error(command, &chain, status));
     }
 
+    /// Output of an attached container (`run`, `shell`), passed through byte for byte so
+    /// prompts and TTY control sequences work. With `--json` it becomes `log` events instead,
+    /// one per line, so stdout stays NDJSON.
+    pub fn passthrough(&self, service: &str, to_stderr: bool, bytes: &[u8]) {
+        if self.options.mode == Mode::Json {
+            for line in String::from_utf8_lossy(bytes).lines() {
+                self.emit(Event::Log {
+                    service: service.to_owned(),
+                    line: line.trim_end_matches('\r').to_owned(),
+                });
+            }
+            return;
+        }
+        // Hold the renderer's lock so a progress line never lands inside the output.
+        self.with_renderer(|_| {
+            if to_stderr {
+                write_bytes(std::io::stderr(), bytes);
+            } else {
+                write_bytes(std::io::stdout(), bytes);
+            }
+        });
+    }
+
     fn with_renderer(&self, f: impl FnOnce(&mut dyn Renderer)) {
         // A poisoned lock means a renderer panicked mid-write; keep printing anyway.
         let mut guard = self
@@ -177,6 +200,12 @@ pub fn error_chain(err: &anyhow::Error) -> Vec<String> {
         chain.push(text);
     }
     chain
+}
+
+/// Write raw `bytes` to `out`, ignoring a closed pipe.
+fn write_bytes(mut out: impl Write, bytes: &[u8]) {
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
 }
 
 /// Write `text` to `out`, ignoring a closed pipe (`stevedore config | head` must not panic).

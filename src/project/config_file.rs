@@ -27,6 +27,8 @@
 //! repository = "registry.example.com/acme/demo"
 //! env_tag = "prod"
 //! compose_file = "docker/app/prod/docker-compose.yml"
+//! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
+//! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
 //! ```
 
 use std::path::Path;
@@ -58,6 +60,34 @@ pub struct ConfigFile {
     /// `[environments.<name>]`.
     #[serde(default)]
     pub environments: IndexMap<String, EnvironmentSection>,
+    /// `[tasks.<name>]`: named one-off commands (`stevedore <env> <task>`).
+    #[serde(default)]
+    pub tasks: IndexMap<String, TaskSection>,
+}
+
+/// `[tasks.<name>]`: a command run in a one-off container of a service, like the original's
+/// `stevedore <env> check` (`gulp check`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSection {
+    /// The command: a string (split like a shell would, nothing expanded) or a list.
+    pub command: TaskCommand,
+    /// The service whose container runs it (default: the compose file's first service).
+    pub service: Option<String>,
+    /// The environments it applies to (default: all).
+    pub environments: Option<Vec<String>>,
+    /// One line for `stevedore task <env>`.
+    pub description: Option<String>,
+}
+
+/// A task's command, as written.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum TaskCommand {
+    /// `command = "gulp check"`.
+    Line(String),
+    /// `command = ["gulp", "check"]`.
+    Args(Vec<String>),
 }
 
 /// `[project]`.
@@ -124,6 +154,10 @@ pub struct EnvironmentSection {
     pub env_tag: Option<String>,
     /// The compose file, relative to the project root.
     pub compose_file: Option<String>,
+    /// The Elastic Beanstalk run file `bundle` renders: `v2`, `v1` or `compose`.
+    pub bundle_format: Option<String>,
+    /// `s3://bucket/key` of a docker `config.json` the instances use to pull private images.
+    pub registry_auth: Option<String>,
 }
 
 /// Read and validate `stevedore.toml`.
@@ -180,6 +214,12 @@ remote = "upstream"
 [environments.prod]
 eb_environment = "demo-prod"
 env_tag = "stable"
+[tasks."build:dev"]
+command = "gulp"
+environments = ["dev"]
+[tasks.check]
+command = ["gulp", "check"]
+service = "django"
 "#;
         let cfg = parse(text, Path::new("stevedore.toml")).expect("valid");
         assert_eq!(cfg.project.name.as_deref(), Some("demo"));
@@ -189,6 +229,11 @@ env_tag = "stable"
             cfg.environments["prod"].eb_environment.as_deref(),
             Some("demo-prod")
         );
+        assert_eq!(
+            cfg.tasks["build:dev"].command,
+            TaskCommand::Line("gulp".into())
+        );
+        assert_eq!(cfg.tasks["check"].service.as_deref(), Some("django"));
     }
 
     #[test]

@@ -195,6 +195,10 @@ pub struct EnvSettings {
     pub compose_file: Setting,
     /// `env.services`.
     pub services: Setting,
+    /// `env.bundle_format`.
+    pub bundle_format: Setting,
+    /// `env.registry_auth`.
+    pub registry_auth: Setting,
     /// The runtime variables of `environments/<env>/.env`, values masked.
     pub variables: Vec<Setting>,
 }
@@ -222,6 +226,8 @@ impl Settings {
                 &env.env_tag,
                 &env.compose_file,
                 &env.services,
+                &env.bundle_format,
+                &env.registry_auth,
             ]);
             all.extend(env.variables.iter());
         }
@@ -448,6 +454,25 @@ fn resolve_env(
         },
         secret: false,
     };
+    let bundle_format = r.pick(
+        "env.bundle_format",
+        [
+            r.var("STEVEDORE_BUNDLE_FORMAT"),
+            r.file(&key("bundle_format"), &section.bundle_format),
+        ],
+        convention(
+            "v2".into(),
+            "Dockerrun v2, the ECS platform's multi-container file",
+        ),
+    );
+    let registry_auth = r.pick(
+        "env.registry_auth",
+        [
+            r.var("STEVEDORE_REGISTRY_AUTH"),
+            r.file(&key("registry_auth"), &section.registry_auth),
+        ],
+        unset("instances pull without credentials (public images, or ECR via the instance role)"),
+    );
     let service_names: Vec<&str> = env.services.iter().map(|s| s.name.as_str()).collect();
     let services = Setting {
         key: "env.services".into(),
@@ -494,6 +519,8 @@ fn resolve_env(
         env_tag,
         compose_file,
         services,
+        bundle_format,
+        registry_auth,
         variables,
     }
 }

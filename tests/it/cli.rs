@@ -227,9 +227,9 @@ fn quiet_hides_warnings_but_keeps_data() {
 }
 
 #[test]
-fn pending_commands_say_so_and_fail() {
+fn deploying_an_unreleased_version_says_what_to_run_first() {
     Project::demo()
         .run(["deploy", "prod", "1.0.0"])
-        .code(1)
-        .stderr_has("not available in this build yet");
+        .code(3)
+        .stderr_has("stevedore release prod 1.0.0");
 }

@@ -3,12 +3,17 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bundle;
 mod cli;
 mod config;
+mod deploy;
 mod dockerignore_diff;
 mod doctor;
+mod ebignore_diff;
 mod ebsim;
 mod image;
+mod lifecycle;
+mod parity;
 mod publish;
 mod release;
 mod rig;

@@ -63,6 +63,7 @@ pub struct Cleanup {
     containers: Vec<String>,
     networks: Vec<String>,
     images: Vec<String>,
+    projects: Vec<String>,
 }
 
 impl Cleanup {
@@ -80,10 +81,42 @@ impl Cleanup {
     pub fn image(&mut self, reference: &str) {
         self.images.push(reference.to_owned());
     }
+
+    /// Remove everything labelled as Compose project `name` at the end: containers (with
+    /// their anonymous volumes), networks and volumes, whoever created them.
+    pub fn compose_project(&mut self, name: &str) {
+        self.projects.push(name.to_owned());
+    }
+}
+
+/// Ids or names of what `docker <kind> ls` lists with label `com.docker.compose.project=name`.
+pub fn compose_project_objects(kind: &str, name: &str) -> Vec<String> {
+    let filter = format!("label=com.docker.compose.project={name}");
+    let args: Vec<&str> = match kind {
+        "container" => vec!["ps", "-aq", "--filter", &filter],
+        "network" => vec!["network", "ls", "-q", "--filter", &filter],
+        _ => vec!["volume", "ls", "-q", "--filter", &filter],
+    };
+    docker(&args)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
+        for project in &self.projects {
+            for c in compose_project_objects("container", project) {
+                let _ = docker(&["rm", "-f", "-v", &c]);
+            }
+            for n in compose_project_objects("network", project) {
+                let _ = docker(&["network", "rm", &n]);
+            }
+            for v in compose_project_objects("volume", project) {
+                let _ = docker(&["volume", "rm", "-f", &v]);
+            }
+        }
         for c in &self.containers {
             let _ = docker(&["rm", "-f", "-v", c]);
         }

@@ -144,6 +144,22 @@ impl Project {
         self
     }
 
+    /// Run git with `args` in the project root (asserting success); its trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.root())
+            .env("HOME", self.home())
+            .output()
+            .expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Run the binary with `args` in the project root.
     pub fn run<I, S>(&self, args: I) -> Output
     where
@@ -153,15 +169,16 @@ impl Project {
         self.run_in(&self.root(), args)
     }
 
-    /// Run the binary with `args` in `dir`.
-    pub fn run_in<I, S>(&self, dir: &Path, args: I) -> Output
+    /// The binary with `args`, in the project root, with the project's environment, not yet
+    /// started (for tests that signal or time the process themselves).
+    pub fn command<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let program = self.program.clone().unwrap_or_else(binary);
         let mut cmd = Command::new(&program);
-        cmd.args(args).current_dir(dir).env_clear();
+        cmd.args(args).current_dir(self.root()).env_clear();
         for key in ["PATH", "DOCKER_HOST", "CI", "RUST_BACKTRACE"] {
             if let Some(value) = std::env::var_os(key) {
                 cmd.env(key, value);
@@ -172,6 +189,17 @@ impl Project {
         for (key, value) in &self.env {
             cmd.env(key, value);
         }
+        cmd
+    }
+
+    /// Run the binary with `args` in `dir`.
+    pub fn run_in<I, S>(&self, dir: &Path, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(args);
+        cmd.current_dir(dir);
         let out = cmd.output().expect("run stevedore");
         Output {
             code: out.status.code(),

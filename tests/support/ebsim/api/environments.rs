@@ -1,5 +1,5 @@
 //! CreateEnvironment, DescribeEnvironments, UpdateEnvironment, AbortEnvironmentUpdate,
-//! DescribeEnvironmentHealth.
+//! DescribeEnvironmentHealth, DescribeConfigurationSettings (of a live environment).
 
 use std::collections::BTreeMap;
 
@@ -272,5 +272,51 @@ pub fn health(call: &Call<'_>) -> Result<String, ApiError> {
         .text("Color", env.health.wire())
         .strings("Causes", &env.causes)
         .time("RefreshedAt", super::super::state::date(now_ms()));
+    Ok(x.finish())
+}
+
+/// The environment's option settings (what UpdateEnvironment and CreateEnvironment set), as
+/// one `ConfigurationSettingsDescription`. Saved configuration templates are not modelled.
+pub fn configuration(call: &Call<'_>) -> Result<String, ApiError> {
+    let p = call.params;
+    let app = p.required("ApplicationName")?;
+    if p.get("TemplateName").is_some() {
+        return Err(ApiError::invalid(
+            "The emulator has no saved configuration templates; name an environment.",
+        ));
+    }
+    let state = call.shared.state();
+    if !state.applications.contains_key(app) {
+        return Err(ApiError::no_application(app));
+    }
+    let id = find(&state, p)?;
+    let Some(env) = state
+        .environments
+        .iter()
+        .find(|e| e.id == id && e.app == app)
+    else {
+        return Err(ApiError::no_environment_id(&id));
+    };
+    let options: Vec<(&OptionKey, &String)> = env.options.iter().collect();
+    let mut x = Xml::new();
+    x.element("ConfigurationSettings", |x| {
+        x.element("member", |x| {
+            x.text("ApplicationName", &env.app)
+                .text("EnvironmentName", &env.name)
+                .text("SolutionStackName", &env.solution_stack)
+                .text("DeploymentStatus", "deployed")
+                .time("DateCreated", super::super::state::date(env.created))
+                .time("DateUpdated", super::super::state::date(env.updated))
+                .list(
+                    "OptionSettings",
+                    &options,
+                    |x, ((namespace, option), value)| {
+                        x.text("Namespace", namespace)
+                            .text("OptionName", option)
+                            .text("Value", value);
+                    },
+                );
+        });
+    });
     Ok(x.finish())
 }

@@ -38,6 +38,7 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, ApiError>
         "UpdateEnvironment" => environments::update(call),
         "AbortEnvironmentUpdate" => environments::abort(call),
         "DescribeEnvironmentHealth" => environments::health(call),
+        "DescribeConfigurationSettings" => environments::configuration(call),
         "DescribeEvents" => events::describe(call),
         "RequestEnvironmentInfo" => logs::request(call).await,
         "RetrieveEnvironmentInfo" => logs::retrieve(call).await,

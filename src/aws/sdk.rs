@@ -1,0 +1,110 @@
+//! The AWS SDK clients, configured only the standard ways: the profile and region from
+//! settings, then the SDK's own chain (environment variables, shared files, SSO, container and
+//! instance roles) and its per-service endpoint variables (`AWS_ENDPOINT_URL_S3`,
+//! `AWS_ENDPOINT_URL_ELASTIC_BEANSTALK`). Path-style S3 addressing is the one switch the SDK has
+//! no variable for, so it comes from `[aws] s3_path_style`.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_elasticbeanstalk::config::ProvideCredentials;
+
+use super::error::AwsError;
+
+/// Where and as whom to talk to AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    /// The named profile, when one is configured (otherwise the SDK's default chain).
+    pub profile: Option<String>,
+    /// The region, when configured (otherwise the SDK's chain).
+    pub region: Option<String>,
+    /// Address buckets as `endpoint/bucket` (S3-compatible stores) rather than `bucket.endpoint`.
+    pub s3_path_style: bool,
+}
+
+/// The clients a deploy uses.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// Elastic Beanstalk.
+    pub eb: aws_sdk_elasticbeanstalk::Client,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// The region in use.
+    pub region: String,
+}
+
+/// Retries with jittered exponential backoff: throttling ("Rate exceeded") and 5xx answers are
+/// waited out rather than failing a deploy that is otherwise fine.
+fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+/// Build the clients, checking up front that credentials resolve (a clear exit 5 instead of a
+/// failed request later).
+pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &target.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or(AwsError::NoRegion)?;
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| AwsError::Credentials {
+            detail: "no credentials provider".into(),
+        })?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| AwsError::Credentials {
+            detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    let eb = aws_sdk_elasticbeanstalk::Client::new(&config);
+    let s3_config = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(target.s3_path_style)
+        .build();
+    Ok(Clients {
+        eb,
+        s3: aws_sdk_s3::Client::from_conf(s3_config),
+        region,
+    })
+}
+
+/// `true`, `1`, `yes` and `on` (any case) switch a boolean setting on.
+pub fn truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        for (v, want) in [
+            (Some("true"), true),
+            (Some("1"), true),
+            (Some("YES"), true),
+            (Some("false"), false),
+            (Some("0"), false),
+            (None, false),
+        ] {
+            assert_eq!(truthy(v), want, "{v:?}");
+        }
+    }
+}

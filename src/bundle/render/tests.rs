@@ -1,0 +1,286 @@
+//! Rendering tables: a compose file in, the run file's JSON or YAML out.
+
+use serde_json::{Value, json};
+
+use super::{RenderInput, render};
+use crate::bundle::{BundleFormat, ImagePins, S3Ref, compose_raw};
+
+const DIGEST_APP: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const DIGEST_PROXY: &str =
+    "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// The demo's prod file, plus the shapes a real project has.
+const PROD: &str = r#"
+services:
+  app:
+    build:
+      context: ../../..
+      dockerfile: docker/app/prod/Dockerfile
+    env_file: ../../../environments/prod/.env
+    environment:
+      ENV_NAME: prod
+      DATABASE_URL: ${DATABASE_URL}
+      FROM_SHELL:
+      PRICE: "5$$"
+    mem_limit: 512m
+    volumes:
+      - ../../../app/dist:/var/app/app/dist:ro
+      - data:/data
+    restart: unless-stopped
+  proxy:
+    build: ../../..
+    depends_on:
+      app:
+        condition: service_healthy
+    links:
+      - app
+    ports:
+      - "8000:80"
+    volumes:
+      - ../../proxy/nginx.conf:/etc/nginx/nginx.conf:ro
+  cache:
+    image: redis:7
+    expose: ["6379"]
+volumes:
+  data: {}
+"#;
+
+type Raw = std::collections::BTreeMap<String, compose_raw::RawService>;
+
+/// Load `text` as the compose file of a project in a temporary directory (its root).
+fn load(text: &str) -> (tempfile::TempDir, crate::compose::ComposeFile, Raw) {
+    let root = tempfile::tempdir().expect("tempdir");
+    let path = root.path().join("docker/app/prod/docker-compose.yml");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    let vars = |name: &str| (name == "DATABASE_URL").then(|| "postgres://secret@db/x".to_owned());
+    let file = crate::compose::load_for_build(&path, &vars).expect("compose");
+    let raw = compose_raw::parse(text, &path).expect("raw");
+    (root, file, raw)
+}
+
+fn pins() -> ImagePins {
+    let mut pins = ImagePins::new();
+    pins.insert("app", &format!("reg:5000/demo@{DIGEST_APP}"));
+    pins.insert("proxy", &format!("reg:5000/demo-proxy@{DIGEST_PROXY}"));
+    pins
+}
+
+/// The error rendering `text` as `format` gives.
+fn render_error(format: BundleFormat, text: &str, pins: &ImagePins) -> String {
+    let (root, compose, raw) = load(text);
+    render(
+        format,
+        &RenderInput {
+            compose: &compose,
+            raw: &raw,
+            pins,
+            root: root.path(),
+            auth: None,
+        },
+    )
+    .map(|_| ())
+    .expect_err("an error")
+    .to_string()
+}
+
+fn rendered(format: BundleFormat, text: &str, auth: Option<&S3Ref>) -> super::RunFiles {
+    let (root, compose, raw) = load(text);
+    let pins = pins();
+    render(
+        format,
+        &RenderInput {
+            compose: &compose,
+            raw: &raw,
+            pins: &pins,
+            root: root.path(),
+            auth,
+        },
+    )
+    .expect("render")
+}
+
+#[test]
+fn v2_from_the_prod_compose_file() {
+    let files = rendered(BundleFormat::V2, PROD, None);
+    assert_eq!(files.files.len(), 1);
+    let doc: Value = serde_json::from_slice(&files.files[0].data).expect("json");
+    assert_eq!(
+        doc,
+        json!({
+            "AWSEBDockerrunVersion": 2,
+            "volumes": [
+                {"name": "app-dist", "host": {"sourcePath": "/var/app/current/app/dist"}},
+                {"name": "data"},
+                {"name": "docker-proxy-nginx-conf", "host": {"sourcePath": "/var/app/current/docker/proxy/nginx.conf"}}
+            ],
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": format!("reg:5000/demo@{DIGEST_APP}"),
+                    "essential": true,
+                    "memory": 512,
+                    "environment": [
+                        {"name": "ENV_NAME", "value": "prod"},
+                        {"name": "PRICE", "value": "5$"}
+                    ],
+                    "mountPoints": [
+                        {"sourceVolume": "app-dist", "containerPath": "/var/app/app/dist", "readOnly": true},
+                        {"sourceVolume": "data", "containerPath": "/data", "readOnly": false}
+                    ]
+                },
+                {
+                    "name": "proxy",
+                    "image": format!("reg:5000/demo-proxy@{DIGEST_PROXY}"),
+                    "essential": true,
+                    "memoryReservation": 256,
+                    "links": ["app"],
+                    "portMappings": [{"hostPort": 80, "containerPort": 80}],
+                    "mountPoints": [
+                        {"sourceVolume": "docker-proxy-nginx-conf", "containerPath": "/etc/nginx/nginx.conf", "readOnly": true}
+                    ]
+                },
+                {
+                    "name": "cache",
+                    "image": "redis:7",
+                    "essential": true,
+                    "memoryReservation": 256
+                }
+            ]
+        })
+    );
+    assert_eq!(files.mounts, vec!["app/dist", "docker/proxy/nginx.conf"]);
+    let notes = files.notes.join("\n");
+    assert!(notes.contains("8000:80 is published as 80:80"), "{notes}");
+    assert!(
+        notes.contains("DATABASE_URL, FROM_SHELL come from variables"),
+        "{notes}"
+    );
+    assert!(notes.contains("`redis:7`, which is not ours"), "{notes}");
+    let text = String::from_utf8_lossy(&files.files[0].data);
+    assert!(
+        !text.contains("secret"),
+        "variable values never enter the file: {text}"
+    );
+    crate::bundle::validate::run_files(&files.files).expect("valid v2");
+}
+
+#[test]
+fn v2_links_dependencies_keeps_port_80_and_refuses_what_ecs_cannot_run() {
+    let text = "services:\n  web:\n    image: nginx@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\n    ports: [\"8080:8080\", \"80:80\"]\n    depends_on: [app]\n  app:\n    build: .\n";
+    let files = rendered(
+        BundleFormat::V2,
+        text,
+        Some(&S3Ref {
+            bucket: "b".into(),
+            key: "k".into(),
+        }),
+    );
+    let doc: Value = serde_json::from_slice(&files.files[0].data).expect("json");
+    assert_eq!(doc["authentication"], json!({"bucket": "b", "key": "k"}));
+    assert_eq!(doc["containerDefinitions"][0]["links"], json!(["app"]));
+    assert_eq!(
+        doc["containerDefinitions"][0]["portMappings"],
+        json!([{"hostPort": 8080, "containerPort": 8080}, {"hostPort": 80, "containerPort": 80}])
+    );
+    let err = render_error(
+        BundleFormat::V2,
+        "services:\n  x:\n    build: .\n",
+        &ImagePins::new(),
+    );
+    assert!(err.contains("never build"), "{err}");
+    let err = render_error(
+        BundleFormat::V2,
+        "services:\n  app:\n    build: .\n    volumes: [\"/etc:/etc\"]\n",
+        &pins(),
+    );
+    assert!(err.contains("outside the project"), "{err}");
+}
+
+#[test]
+fn v1_for_one_service() {
+    let text = "app:\n  build: ../../..\n  environment:\n    - ENV_NAME=dev\n  ports:\n    - \"8080:8080\"\n  volumes:\n    - ../../../app:/var/app/app\n  command: [\"/start.sh\", \"--fast\"]\n";
+    let files = rendered(
+        BundleFormat::V1,
+        text,
+        Some(&S3Ref {
+            bucket: "b".into(),
+            key: "k".into(),
+        }),
+    );
+    let doc: Value = serde_json::from_slice(&files.files[0].data).expect("json");
+    assert_eq!(
+        doc,
+        json!({
+            "AWSEBDockerrunVersion": "1",
+            "Authentication": {"Bucket": "b", "Key": "k"},
+            "Image": {"Name": format!("reg:5000/demo@{DIGEST_APP}"), "Update": "true"},
+            "Ports": [{"ContainerPort": "8080"}],
+            "Volumes": [{"HostDirectory": "/var/app/current/app", "ContainerDirectory": "/var/app/app"}],
+            "Command": "/start.sh --fast"
+        })
+    );
+    assert!(
+        files
+            .notes
+            .iter()
+            .any(|n| n.contains("ENV_NAME must be set")),
+        "{:?}",
+        files.notes
+    );
+    crate::bundle::validate::run_files(&files.files).expect("valid v1");
+    let err = render_error(BundleFormat::V1, PROD, &pins());
+    assert!(err.contains("3 services"), "{err}");
+}
+
+#[test]
+fn compose_bundle_keeps_references_for_the_instance_env_file() {
+    let files = rendered(
+        BundleFormat::Compose,
+        PROD,
+        Some(&S3Ref {
+            bucket: "b".into(),
+            key: "auth/config.json".into(),
+        }),
+    );
+    assert_eq!(files.files.len(), 2);
+    let text = String::from_utf8(files.files[0].data.clone()).expect("utf8");
+    assert!(!text.contains("secret"), "{text}");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("yaml");
+    let app = &doc["services"]["app"];
+    assert_eq!(
+        app["image"].as_str(),
+        Some(format!("reg:5000/demo@{DIGEST_APP}").as_str())
+    );
+    assert_eq!(app["environment"]["ENV_NAME"].as_str(), Some("prod"));
+    assert_eq!(app["environment"]["PRICE"].as_str(), Some("5$$"));
+    assert_eq!(
+        app["environment"]["DATABASE_URL"].as_str(),
+        Some("${DATABASE_URL}")
+    );
+    assert_eq!(
+        app["environment"]["FROM_SHELL"].as_str(),
+        Some("${FROM_SHELL}")
+    );
+    assert_eq!(app["env_file"][0].as_str(), Some(".env"));
+    assert_eq!(
+        app["volumes"][0].as_str(),
+        Some("./app/dist:/var/app/app/dist:ro")
+    );
+    assert_eq!(app["volumes"][1].as_str(), Some("data:/data"));
+    assert_eq!(app["restart"].as_str(), Some("unless-stopped"));
+    assert!(app.get("build").is_none());
+    let proxy = &doc["services"]["proxy"];
+    assert_eq!(proxy["ports"][0].as_str(), Some("80:80"));
+    assert_eq!(
+        proxy["depends_on"]["app"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert!(doc["volumes"].get("data").is_some());
+    let v3: Value = serde_json::from_slice(&files.files[1].data).expect("json");
+    assert_eq!(
+        v3,
+        json!({"AWSEBDockerrunVersion": "3", "Authentication": {"bucket": "b", "key": "auth/config.json"}})
+    );
+    crate::bundle::validate::run_files(&files.files).expect("valid compose bundle");
+}

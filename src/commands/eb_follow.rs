@@ -1,0 +1,256 @@
+//! Following an Elastic Beanstalk update: print its events as they come, judge the outcome
+//! from events and environment state ([`crate::aws::follow`]), stop at the deadline or at
+//! Ctrl-C (the update itself goes on either way), fetch the tail logs when it failed.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::Context;
+use super::eb_scope::EbScope;
+use crate::aws::environment::{self, EnvState, Update};
+use crate::aws::events::{EbEvent, EventPoller};
+use crate::aws::follow::{Follower, Goal, Verdict};
+use crate::aws::logs;
+use crate::exit::{CommandError, ExitStatus};
+use crate::interrupt::SelfHandled;
+use crate::output::Event;
+
+/// How a followed update ended, as far as we watched.
+#[derive(Debug)]
+pub(super) enum Ending {
+    /// Ready on the requested version with acceptable health; when the closing event happened.
+    Succeeded(EnvState, Option<i64>),
+    /// Finished badly.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// The deadline passed first.
+    TimedOut(Option<EnvState>),
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Milliseconds since the epoch, now.
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The pause between polls: quick at first (short updates end in seconds), then gentler on the
+/// API's rate limits for the minutes a real update takes.
+fn interval(elapsed: Duration) -> Duration {
+    if elapsed < Duration::from_secs(10) {
+        Duration::from_millis(500)
+    } else if elapsed < Duration::from_secs(30) {
+        Duration::from_secs(1)
+    } else if elapsed < Duration::from_secs(120) {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(5)
+    }
+}
+
+/// Print one EB event the way the EB CLI does: time, severity, message.
+pub(super) fn print_event(ctx: &Context, event: &EbEvent) {
+    ctx.printer.emit(Event::info(format!(
+        "{}  {:<7} {}",
+        event.time_text(),
+        event.severity,
+        event.message
+    )));
+}
+
+/// Wait for `ms` or Ctrl-C; true when interrupted.
+async fn pause(duration: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => false,
+        _ = tokio::signal::ctrl_c() => true,
+    }
+}
+
+/// An update that was sent.
+pub(super) struct Sent {
+    /// Its request id (the events of the operation carry it).
+    pub request_id: Option<String>,
+    /// When it was sent (ms since the epoch).
+    pub at_ms: i64,
+}
+
+/// `UpdateEnvironment` with `change`, then follow it to its end (its version, if it names one,
+/// must be what the environment runs afterwards).
+pub(super) async fn update_and_follow(
+    ctx: &Context,
+    scope: &EbScope,
+    change: &Update,
+    deadline: Instant,
+) -> anyhow::Result<(Ending, Sent)> {
+    let at_ms = now_ms();
+    let request_id = environment::update(&scope.clients.eb, &scope.eb_environment, change).await?;
+    let goal = Goal {
+        version_label: change.version_label.clone(),
+        request_id: request_id.clone(),
+        accept_yellow: scope.accept_yellow,
+    };
+    // A second of slack for clocks: events are stamped by Elastic Beanstalk.
+    let ending = follow(ctx, scope, goal, at_ms - 1_000, deadline).await?;
+    Ok((ending, Sent { request_id, at_ms }))
+}
+
+/// Follow the update towards `goal`, printing events of the environment from `since_ms`.
+pub(super) async fn follow(
+    ctx: &Context,
+    scope: &EbScope,
+    goal: Goal,
+    since_ms: i64,
+    deadline: Instant,
+) -> anyhow::Result<Ending> {
+    let _own_ctrl_c = SelfHandled::enter();
+    let eb = &scope.clients.eb;
+    let mut poller = EventPoller::new(&scope.application, &scope.eb_environment, since_ms);
+    let ours = goal.request_id.clone();
+    // Events of other requests (an earlier operation's tail, a log request) are not this update's.
+    let foreign = |event: &EbEvent| matches!((&ours, &event.request_id), (Some(ours), Some(theirs)) if ours != theirs);
+    let mut follower = Follower::new(goal);
+    let started = Instant::now();
+    let mut last_shown: Option<(String, String)> = None;
+    loop {
+        let polled = tokio::select! {
+            events = poller.poll(eb) => events?,
+            _ = tokio::signal::ctrl_c() => return Ok(Ending::Interrupted),
+        };
+        for event in polled.iter().filter(|e| !foreign(e)) {
+            print_event(ctx, event);
+            follower.on_event(event);
+        }
+        let state = tokio::select! {
+            state = environment::require(eb, &scope.application, &scope.eb_environment) => state?,
+            _ = tokio::signal::ctrl_c() => return Ok(Ending::Interrupted),
+        };
+        let shown = (state.status.clone(), state.health.clone());
+        if last_shown.as_ref() != Some(&shown) {
+            ctx.printer.emit(Event::debug(format!(
+                "{} is {} (health {}, version {})",
+                state.name,
+                state.status,
+                state.health,
+                state.version_label.as_deref().unwrap_or("none")
+            )));
+            last_shown = Some(shown);
+        }
+        match follower.on_state(&state) {
+            Verdict::Pending => {}
+            verdict => {
+                // The closing events often land with the state change: show them too.
+                if let Ok(trailing) = poller.poll(eb).await {
+                    for event in trailing.iter().filter(|e| !foreign(e)) {
+                        print_event(ctx, event);
+                        follower.on_event(event);
+                    }
+                }
+                return Ok(match verdict {
+                    Verdict::Succeeded => Ending::Succeeded(state, follower.closed_at_ms()),
+                    Verdict::Failed(reason) => Ending::Failed { reason },
+                    Verdict::Pending => Ending::TimedOut(Some(state)),
+                });
+            }
+        }
+        let wait = interval(started.elapsed());
+        if Instant::now() + wait > deadline {
+            return Ok(Ending::TimedOut(Some(state)));
+        }
+        if pause(wait).await {
+            return Ok(Ending::Interrupted);
+        }
+    }
+}
+
+/// Wait (bounded) for an environment that is busy with another operation.
+pub(super) async fn wait_until_ready(
+    ctx: &Context,
+    scope: &EbScope,
+    env: EnvState,
+    deadline: Instant,
+) -> anyhow::Result<EnvState> {
+    if env.is_ready() {
+        return Ok(env);
+    }
+    ctx.printer.emit(Event::info(format!(
+        "{} is {}: waiting for it to be Ready",
+        env.name, env.status
+    )));
+    let state = environment::wait_ready(
+        &scope.clients.eb,
+        &scope.application,
+        &scope.eb_environment,
+        deadline,
+        std::time::Duration::from_secs(2),
+        &mut |state| {
+            ctx.printer.emit(Event::debug(format!(
+                "{} is still {}",
+                state.name, state.status
+            )));
+        },
+    )
+    .await?;
+    Ok(state)
+}
+
+/// Fetch and print the instances' tail logs (best effort: a failure here is only a warning).
+pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs::TailLog> {
+    ctx.printer
+        .emit(Event::step("Fetching the instances' tail logs"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    match logs::tail(&scope.clients.eb, &scope.eb_environment, deadline).await {
+        Ok(tails) => {
+            if tails.is_empty() {
+                ctx.printer
+                    .emit(Event::warning("no tail logs arrived within 30 seconds"));
+            }
+            for tail in &tails {
+                for line in &tail.lines {
+                    ctx.printer.emit(Event::Log {
+                        service: tail.instance.clone(),
+                        line: line.clone(),
+                    });
+                }
+            }
+            tails
+        }
+        Err(err) => {
+            ctx.printer.emit(Event::warning(format!(
+                "could not fetch the tail logs: {err}"
+            )));
+            Vec::new()
+        }
+    }
+}
+
+/// The error for an update we stopped watching (timeout or Ctrl-C): it goes on without us.
+pub(super) fn stopped_watching(scope: &EbScope, ending: &Ending, what: &str) -> CommandError {
+    let hint = format!(
+        "the update goes on in Elastic Beanstalk: watch it with `stevedore status {env} --remote \
+         --follow`, or abort it with `stevedore deploy {env} --abort`",
+        env = scope.env_name
+    );
+    match ending {
+        Ending::Interrupted => CommandError::new(
+            ExitStatus::Interrupted,
+            format!("stopped following {what} (Ctrl-C); {hint}"),
+        ),
+        Ending::TimedOut(state) => CommandError::new(
+            ExitStatus::TimedOut,
+            format!(
+                "timed out following {what}{}; {hint}",
+                state
+                    .as_ref()
+                    .map(|s| format!(" (environment {}, health {})", s.status, s.health))
+                    .unwrap_or_default()
+            ),
+        ),
+        Ending::Succeeded(..) | Ending::Failed { .. } => {
+            CommandError::new(ExitStatus::Failure, format!("{what} ended"))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The images an environment's services run: built (through `image build`) when a service
+//! builds and its image is missing or `--build` asks, pulled when a plain image is missing.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+
+use super::Context;
+use super::image::build_images;
+use super::lifecycle_scope::EnvScope;
+use crate::cli::{ImageBuildArgs, ImageSelectArgs};
+use crate::engine::images;
+use crate::exit::{CommandError, ExitStatus};
+use crate::output::Event;
+
+/// Build the images of services that build and lack one (all of them with `rebuild`), and
+/// pull the plain images that are missing. `only` limits this to some services. Returns the
+/// image id of every service's image, by service.
+pub async fn ensure_images(
+    ctx: &Context,
+    docker: &Docker,
+    scope: &EnvScope,
+    rebuild: bool,
+    only: Option<&[String]>,
+) -> anyhow::Result<HashMap<String, String>> {
+    let ids = image_ids(docker, scope).await?;
+    let wanted = |name: &str| only.is_none_or(|names| names.iter().any(|n| n == name));
+    let mut to_build: Vec<String> = Vec::new();
+    let mut builders = 0;
+    let mut pulled = false;
+    for (name, service) in &scope.file.services {
+        let Some(reference) = scope.images.get(name) else {
+            continue;
+        };
+        if !wanted(name) {
+            continue;
+        }
+        if service.build.is_some() {
+            builders += 1;
+            if rebuild || !ids.contains_key(name) {
+                to_build.push(name.clone());
+            }
+        } else if !ids.contains_key(name) {
+            pulled = true;
+            ctx.printer
+                .emit(Event::step(format!("Pulling {reference} for {name}")));
+            images::pull(docker, reference).await.map_err(|err| {
+                CommandError::new(
+                    ExitStatus::Engine,
+                    format!(
+                        "service `{name}` runs image {reference}, which is not on this machine \
+                         and could not be pulled ({err}). Pull or build it, then start again"
+                    ),
+                )
+            })?;
+        }
+    }
+    if to_build.is_empty() {
+        return if pulled {
+            image_ids(docker, scope).await
+        } else {
+            Ok(ids)
+        };
+    }
+    // One build of everything when every builder needs it; otherwise only the missing ones.
+    let services: Vec<Option<String>> = if to_build.len() == builders && only.is_none() {
+        vec![None]
+    } else {
+        to_build.into_iter().map(Some).collect()
+    };
+    for service in services {
+        ctx.printer.emit(Event::info(match &service {
+            Some(name) => format!("image of {name} missing: building it"),
+            None if rebuild => "building the images (--build)".to_owned(),
+            None => "no images yet: building them".to_owned(),
+        }));
+        let args = ImageBuildArgs {
+            select: ImageSelectArgs {
+                env: scope.env().to_owned(),
+                service,
+                file: Some(scope.compose_path.clone()),
+            },
+            no_cache: false,
+            pull: false,
+            build_args: Vec::new(),
+            allow_secrets: Vec::new(),
+        };
+        build_images(ctx, args, false).await?;
+    }
+    image_ids(docker, scope).await
+}
+
+/// The current image id of each service's image.
+async fn image_ids(docker: &Docker, scope: &EnvScope) -> anyhow::Result<HashMap<String, String>> {
+    let lookups = scope.images.iter().map(|(service, reference)| async move {
+        images::image_id(docker, reference)
+            .await
+            .map(|id| id.map(|id| (service.clone(), id)))
+    });
+    Ok(futures_util::future::try_join_all(lookups)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
