@@ -1376,7 +1376,7 @@ async fn a_v2_bundle_runs_linked_containers_with_a_bundle_volume() {
           "containerDefinitions":[
             {{"name":"proxy","image":"{image}","memory":64,"essential":true,"links":["app:backend"],
               "portMappings":[{{"hostPort":80,"containerPort":8081}}],
-              "command":["sh","-c","mkdir -p /p; (while true; do wget -q -O /p/index.html http://backend:8080/page.html; sleep 0.2; done) & exec httpd -f -p 8081 -h /p"]}},
+              "command":["sh","-c","mkdir -p /p; (while true; do wget -q -O /p/.next http://backend:8080/page.html && mv /p/.next /p/index.html; sleep 0.2; done) & exec httpd -f -p 8081 -h /p"]}},
             {{"name":"app","image":"{image}","memoryReservation":32,"essential":true,
               "mountPoints":[{{"sourceVolume":"www","containerPath":"/www","readOnly":true}}],
               "command":["httpd","-f","-p","8080","-h","/www"]}}]}}"#
