@@ -30,21 +30,6 @@ pub struct DeployRig {
     _remote: tempfile::TempDir,
 }
 
-/// Commit everything (as a developer would before a release).
-pub fn commit_all(project: &Project, message: &str) {
-    project.git(&["add", "-A"]);
-    project.git(&[
-        "-c",
-        "user.name=Grace",
-        "-c",
-        "user.email=g@example.com",
-        "commit",
-        "-q",
-        "-m",
-        message,
-    ]);
-}
-
 impl DeployRig {
     /// Start everything; `None` (skipped loudly) when Docker or the registry is missing.
     pub fn start(tweak: impl FnOnce(&mut EbSimOptions)) -> Option<DeployRig> {
@@ -163,7 +148,7 @@ impl DeployRig {
             std::fs::write(p.root().join("environments/prod/Procfile"), procfile)
                 .expect("Procfile");
         }
-        commit_all(p, &format!("Release {version}"));
+        p.commit_all(&format!("Release {version}"));
         p.run(["image", "build", "prod"]).success();
         p.run(["release", "prod", version]).success();
         p.run(["publish", "prod", version]).success();

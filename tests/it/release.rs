@@ -11,24 +11,7 @@ struct Released {
 }
 
 fn git(project: &Project, args: &[&str]) -> String {
-    crate::support::git(&project.root(), args)
-}
-
-fn commit_all(project: &Project, message: &str) {
-    git(project, &["add", "-A"]);
-    git(
-        project,
-        &[
-            "-c",
-            "user.name=Grace",
-            "-c",
-            "user.email=g@example.com",
-            "commit",
-            "-q",
-            "-m",
-            message,
-        ],
-    );
+    project.git(args)
 }
 
 fn image_id(reference: &str) -> Option<String> {
@@ -68,7 +51,7 @@ fn release_tags_images_commit_and_branch_then_is_idempotent() {
     let Some(r) = built() else { return };
     let p = &r.project;
     std::fs::write(p.root().join("app/www/about.html"), "about\n").expect("write");
-    commit_all(p, "Add the about page");
+    p.commit_all("Add the about page");
     p.run(["image", "build", "prod"]).success();
     let head = git(p, &["rev-parse", "HEAD"]);
     let out = p.run(["--json", "release", "prod", "1.0.0"]).success();
@@ -125,7 +108,7 @@ fn refuses_a_dirty_tree_another_commit_and_bad_versions() {
         .code(3)
         .stderr_has("uncommitted changes")
         .stderr_has("app/www/new.html");
-    commit_all(p, "New page");
+    p.commit_all("New page");
     let head = git(p, &["rev-parse", "HEAD"]);
     p.run(["release", "prod", "1.0.0"])
         .code(3)
@@ -148,7 +131,7 @@ fn a_patch_release_is_cut_on_its_release_branch() {
         .stderr_has("must be cut on `release-v1.2`");
     git(p, &["switch", "-q", "release-v1.2"]);
     std::fs::write(p.root().join("app/www/fix.html"), "fix\n").expect("write");
-    commit_all(p, "Hotfix");
+    p.commit_all("Hotfix");
     p.run(["image", "build", "prod"]).success();
     p.run(["release", "prod", "1.2.10"]).success();
     assert_eq!(

@@ -144,6 +144,21 @@ impl Project {
         self
     }
 
+    /// Commit everything, as a developer would before a release (author Grace).
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&[
+            "-c",
+            "user.name=Grace",
+            "-c",
+            "user.email=g@example.com",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ]);
+    }
+
     /// Run git with `args` in the project root (asserting success); its trimmed stdout.
     pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
