@@ -134,12 +134,7 @@ impl Project {
                 "init",
             ],
         ] {
-            let status = Command::new("git")
-                .args(args)
-                .current_dir(self.root())
-                .status()
-                .expect("run git");
-            assert!(status.success(), "git {args:?}");
+            self.git(args);
         }
         self
     }
@@ -159,20 +154,10 @@ impl Project {
         ]);
     }
 
-    /// Run git with `args` in the project root (asserting success); its trimmed stdout.
+    /// Run git with `args` in the project root, with the project's HOME (asserting success);
+    /// its trimmed stdout.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.root())
-            .env("HOME", self.home())
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        run_git(&self.root(), Some(&self.home()), args)
     }
 
     /// Run the binary with `args` in the project root.
@@ -308,11 +293,16 @@ impl Output {
 
 /// Run git in `dir`, asserting success; its stdout, trimmed.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
+    run_git(dir, None, args)
+}
+
+fn run_git(dir: &Path, home: Option<&Path>, args: &[&str]) -> String {
+    let mut command = Command::new("git");
+    command.args(args).current_dir(dir);
+    if let Some(home) = home {
+        command.env("HOME", home);
+    }
+    let out = command.output().expect("run git");
     assert!(
         out.status.success(),
         "git {args:?}: {}",
