@@ -80,7 +80,7 @@ git init -q --bare "$work/origin.git"
 export GIT_AUTHOR_NAME=Rehearsal GIT_AUTHOR_EMAIL=rehearsal@example.com
 export GIT_COMMITTER_NAME=Rehearsal GIT_COMMITTER_EMAIL=rehearsal@example.com
 export STEVEDORE_PROJECT_NAME="rehearsal-$$" STEVEDORE_REPOSITORY="127.0.0.1:$port/stevedore-demo"
-sd() { printf '$ stevedore %s\n' "$*"; "$stevedore" -C "$demo" "$@"; }
+sd() { printf '$ stevedore %s\n' "$*" >&2; "$stevedore" -C "$demo" "$@"; }
 
 ship() {
     sd image build prod

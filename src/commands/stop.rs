@@ -16,6 +16,7 @@ use crate::cli::{DownArgs, LifecycleArgs};
 use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::{self, labels, networks, volumes};
 use crate::lifecycle::plan;
+use crate::lifecycle::teardown::{self, Teardown};
 use crate::output::{Event, Report};
 
 /// How long `restart` waits for the containers to be up again.
@@ -96,7 +97,17 @@ pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> 
         scope.env(),
         scope.project
     )));
-    let stopped = stop_groups(ctx, &docker, &groups, grace(args.stop_timeout)).await?;
+    let services: Vec<ContainerInfo> = groups.into_iter().flatten().collect();
+    let emit = |event| ctx.printer.emit(event);
+    let stopped = teardown::run(
+        &docker,
+        &scope.file,
+        &services,
+        grace(args.stop_timeout),
+        Teardown::Stop,
+        &emit,
+    )
+    .await?;
     ctx.printer.emit(Event::success(format!(
         "stopped {} container(s); `stevedore {} start` resumes them",
         stopped.len(),
@@ -140,20 +151,17 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
         scope.env(),
         scope.project
     )));
-    stop_groups(
-        ctx,
+    let emit = |event| ctx.printer.emit(event);
+    teardown::run(
         &docker,
-        &in_stop_order(&scope, &doomed),
+        &scope.file,
+        &doomed,
         grace(args.stop_timeout),
+        Teardown::StopAndRemove,
+        &emit,
     )
     .await?;
-    let mut removed = Vec::new();
-    for container in &doomed {
-        ctx.printer
-            .emit(Event::info(format!("removing {}", container.name)));
-        containers::remove(&docker, &container.id).await?;
-        removed.push(container.name.clone());
-    }
+    let removed: Vec<String> = doomed.iter().map(|c| c.name.clone()).collect();
     let mut removed_networks = Vec::new();
     for network in networks::list(&docker, &selector).await? {
         match networks::remove(&docker, &network).await {
