@@ -12,9 +12,9 @@ use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
 use super::readiness;
 use super::start::final_goals;
-use crate::cli::{DownArgs, LifecycleArgs};
+use crate::cli::{DownArgs, LifecycleArgs, RemoveImages};
 use crate::engine::containers::{self, ContainerInfo};
-use crate::engine::{self, labels, networks, volumes};
+use crate::engine::{self, images, labels, networks, volumes};
 use crate::lifecycle::plan;
 use crate::lifecycle::teardown::{self, Teardown};
 use crate::output::{Event, Report};
@@ -179,17 +179,45 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
             removed_volumes.push(volume);
         }
     }
-    if removed.is_empty() && removed_networks.is_empty() && removed_volumes.is_empty() {
+    let mut removed_images = Vec::new();
+    if let Some(which) = args.rmi {
+        for (service, reference) in &scope.images {
+            let built = scope
+                .file
+                .services
+                .get(service)
+                .is_some_and(|s| s.build.is_some());
+            if !(built || which == RemoveImages::All)
+                || images::image_id(&docker, reference).await?.is_none()
+            {
+                continue;
+            }
+            match images::remove(&docker, reference, false).await {
+                Ok(()) => removed_images.push(reference.clone()),
+                // Used by a container of another project: say so, go on.
+                Err(err) => ctx.printer.emit(Event::warning(format!(
+                    "image {reference} not removed: {err}"
+                ))),
+            }
+        }
+        removed_images.sort();
+    }
+    if removed.is_empty()
+        && removed_networks.is_empty()
+        && removed_volumes.is_empty()
+        && removed_images.is_empty()
+    {
         ctx.printer.emit(Event::info(format!(
             "environment {} has nothing to remove",
             scope.env()
         )));
     } else {
         ctx.printer.emit(Event::success(format!(
-            "removed {} container(s), {} network(s), {} volume(s)",
+            "removed {} container(s), {} network(s), {} volume(s), {} image(s)",
             removed.len(),
             removed_networks.len(),
-            removed_volumes.len()
+            removed_volumes.len(),
+            removed_images.len()
         )));
     }
     Ok(Report::ok(
@@ -199,6 +227,7 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
             "containers": removed,
             "networks": removed_networks,
             "volumes": removed_volumes,
+            "images": removed_images,
         }),
         "",
     ))

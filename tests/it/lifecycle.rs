@@ -286,7 +286,7 @@ fn finished_at(id: &str) -> (String, u32) {
 }
 
 #[test]
-fn stop_takes_dependents_first_and_the_demo_exits_on_sigterm() {
+fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_removes_images() {
     if !docker::ready() {
         return;
     }
@@ -311,6 +311,23 @@ fn stop_takes_dependents_first_and_the_demo_exits_on_sigterm() {
         finished_at(&id_of("proxy")) <= finished_at(&id_of("app")),
         "the proxy depends on the app, so it stops first"
     );
-    demo.run(&["down", "prod"]).success();
+    let built = format!("{}-app:prod", demo.name);
+    assert!(
+        cli(&["image", "inspect", &built]).is_ok(),
+        "start built {built}"
+    );
+    let down = demo
+        .run(&["--json", "down", "prod", "--rmi", "local"])
+        .success();
     assert!(demo.ids().is_empty(), "down removes every container");
+    let removed = down.summary()["data"]["images"].clone();
+    assert_eq!(
+        removed,
+        serde_json::json!([built, format!("{}-proxy:prod", demo.name)]),
+        "--rmi local removes the images start built"
+    );
+    assert!(
+        cli(&["image", "inspect", &built]).is_err(),
+        "{built} is gone"
+    );
 }
