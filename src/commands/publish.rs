@@ -189,30 +189,40 @@ async fn push_one(
     let printer: Printer = ctx.printer.clone();
     let id = format!("push-{reference}");
     let message = format!("pushing {reference}");
-    let mut meter = PushMeter::default();
+    let mut meter = PushMeter::new(images::layer_sizes(docker, &image.image_id).await?);
     let summary = push::push(
         docker,
         registry,
         repository,
         tag,
         auth.to_docker(registry),
-        |p| match p {
-            PushProgress::Layer { size, sent } => {
-                let (current, total) = meter.update(size, sent);
-                printer.emit(Event::Progress {
-                    id: id.clone(),
-                    message: message.clone(),
-                    current,
-                    total: Some(total),
-                });
-            }
-            PushProgress::LayerPresent => printer.emit(Event::debug(format!(
-                "{reference}: a layer is already in the registry"
-            ))),
-            PushProgress::LayerPushed => {}
+        |p| {
+            let (current, total) = match p {
+                PushProgress::Layer { size, sent } => meter.update(size, sent),
+                PushProgress::LayerPresent => {
+                    printer.emit(Event::debug(format!(
+                        "{reference}: a layer is already in the registry"
+                    )));
+                    meter.present()
+                }
+                PushProgress::LayerPushed => meter.pushed(),
+            };
+            printer.emit(Event::Progress {
+                id: id.clone(),
+                message: message.clone(),
+                current,
+                total: Some(total),
+            });
         },
     )
     .await?;
+    let (current, total) = meter.complete();
+    ctx.printer.emit(Event::Progress {
+        id: format!("push-{reference}"),
+        message: format!("pushing {reference}"),
+        current,
+        total: Some(total),
+    });
     ctx.printer.emit(Event::ProgressDone {
         id: format!("push-{reference}"),
         message: format!(
