@@ -3,7 +3,7 @@
 # a real v2 registry (Debian's docker-registry), the test rig's S3 server and Elastic Beanstalk
 # emulator (`cargo run --example ebsim`, which runs the deployed containers in the local Docker
 # Engine), and a copy of the bundled demo app in a temporary git repository. Then, as a release
-# engineer would: image build -> release -> publish -> deploy -> status --remote, a second
+# engineer would: release (which builds) -> publish -> deploy -> status --remote, a second
 # version, and a rollback to the first. Everything it starts or creates is removed at the end.
 #
 # Usage: bash scripts/rehearse-deploy.sh        (STEVEDORE_REHEARSAL_KEEP=1 keeps the work dir)
@@ -83,13 +83,12 @@ export STEVEDORE_PROJECT_NAME="rehearsal-$$" STEVEDORE_REPOSITORY="127.0.0.1:$po
 sd() { printf '$ stevedore %s\n' "$*" >&2; "$stevedore" -C "$demo" "$@"; }
 
 ship() {
-    sd image build prod
     sd release prod "$1"
     sd publish prod "$1"
     sd deploy prod "$1"
 }
 
-step "version 1.0.0: build, release, publish, deploy"
+step "version 1.0.0: release (builds the images for 1.0.0), publish, deploy"
 ship 1.0.0
 sd status prod --remote
 

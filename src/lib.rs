@@ -12,6 +12,7 @@ pub mod engine;
 pub mod exit;
 pub mod git;
 pub mod ignore;
+pub mod image;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod output;
