@@ -11,6 +11,7 @@ pub mod compose;
 pub mod engine;
 pub mod exit;
 pub mod git;
+pub mod hint;
 pub mod ignore;
 pub mod image;
 pub mod interrupt;
@@ -50,6 +51,17 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
     ));
     init_tracing(cli.global.verbose);
     let command_name = commands::name_of(&cli.command);
+    let (compose_file, compose_project) = commands::compose_flags_of(&cli.command);
+    hint::record(hint::Invocation {
+        program: hint::Invocation::program_from_env(),
+        project_dir: cli
+            .global
+            .project_dir
+            .as_ref()
+            .map(|d| d.display().to_string()),
+        compose_file: compose_file.map(|f| f.display().to_string()),
+        compose_project: compose_project.map(str::to_owned),
+    });
     let start_dir = match start_dir(&cli) {
         Ok(dir) => dir,
         Err(err) => {

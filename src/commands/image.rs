@@ -9,6 +9,7 @@ use crate::cli::{ImageAction, ImageBuildArgs, ImageSelectArgs};
 use crate::engine::{self, images, labels};
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::image::{self, BuildOptions, BuildScope, plan};
 use crate::output::{Event, Report};
 use crate::project::settings;
@@ -143,10 +144,10 @@ async fn destroy(ctx: &Context, args: ImageSelectArgs) -> anyhow::Result<Report>
             return Err(CommandError::new(
                 ExitStatus::InvalidInput,
                 format!(
-                    "image {tag} is in use by running container(s) {}. Try: `stevedore stop {}` \
-                     to stop them first",
+                    "image {tag} is in use by running container(s) {}. Try: `{}` to stop them \
+                     first",
                     running.join(", "),
-                    scope.env.name
+                    hint::command(&["stop", &scope.env.name])
                 ),
             )
             .into());

@@ -11,6 +11,7 @@ use crate::cli::ComposeArgs;
 use crate::compose::{self, ComposeFile};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
 use crate::image::BuildScope;
 use crate::lifecycle::names;
 use crate::lifecycle::plan::Target;
@@ -52,9 +53,10 @@ impl EnvScope {
             ExitStatus::Failure,
             format!(
                 "No Docker container is running for environment `{env}` (project `{project}`). \
-                 Try: `stevedore {env} start` to start it",
+                 Try: `{start}` to start it",
                 env = self.env(),
-                project = self.project
+                project = self.project,
+                start = hint::command(&["start", self.env()])
             ),
         )
     }

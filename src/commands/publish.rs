@@ -14,6 +14,7 @@ use crate::engine::push::{self, PushMeter, PushProgress};
 use crate::engine::{self, images};
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::interrupt::{self, Critical};
 use crate::output::{Event, Printer, Report};
 use crate::registry::client::{Manifest, RegistryClient};
@@ -31,8 +32,8 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
         CommandError::new(
             ExitStatus::InvalidInput,
             format!(
-                "{tag} is not released yet: run `stevedore release {} {version}` first",
-                scope.env_name
+                "{tag} is not released yet: run `{}` first",
+                hint::command(&["release", &scope.env_name, &version.to_string()])
             ),
         )
     })?;

@@ -15,6 +15,7 @@ use super::start::final_goals;
 use crate::cli::{DownArgs, LifecycleArgs, RemoveImages};
 use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::{self, images, labels, networks, volumes};
+use crate::hint;
 use crate::lifecycle::plan;
 use crate::lifecycle::teardown::{self, Teardown};
 use crate::output::{Event, Report};
@@ -109,9 +110,9 @@ pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> 
     )
     .await?;
     ctx.printer.emit(Event::success(format!(
-        "stopped {} container(s); `stevedore {} start` resumes them",
+        "stopped {} container(s); `{}` resumes them",
         stopped.len(),
-        scope.env()
+        hint::command(&["start", scope.env()])
     )));
     Ok(Report::ok(
         json!({"environment": scope.env(), "project": scope.project, "stopped": stopped}),

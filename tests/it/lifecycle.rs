@@ -193,7 +193,8 @@ fn dev_starts_answers_is_idempotent_detaches_and_goes_down() {
     demo.run(&["stop", "dev"])
         .code(1)
         .stderr_has("No Docker container is running")
-        .stderr_has("stevedore dev start");
+        // The hint repeats the compose project this run named.
+        .stderr_has(&format!("stevedore start dev -p {}", demo.compose_project));
     demo.run(&["start", "dev", "--detach"]).success();
     assert_eq!(
         demo.ids(),
