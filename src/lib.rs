@@ -94,6 +94,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         global: cli.global,
         printer: printer.clone(),
         start_dir,
+        loaded: Default::default(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
