@@ -155,14 +155,45 @@ fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
         Invocation::Parse(args) => args,
         Invocation::EnvHelp { env, args } => return Err(env_help_or_usage(&env, args)),
     };
+    let json = wants_json(&args);
     Cli::try_parse_from(args).map_err(|err| {
         let _ = err.print();
         if err.use_stderr() {
+            if json {
+                // Scripts reading --json get their final object for this outcome too.
+                let rendered = err.render().to_string();
+                let mut parts = rendered.split("\n\n");
+                let message = parts
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let usage: Vec<&str> = parts.map(str::trim).filter(|p| !p.is_empty()).collect();
+                let summary = serde_json::json!({
+                    "event": "summary",
+                    "command": serde_json::Value::Null,
+                    "ok": false,
+                    "exit_code": ExitStatus::Usage.code(),
+                    "error": message,
+                    "causes": usage,
+                });
+                println!("{summary}");
+            }
             ExitStatus::Usage
         } else {
             ExitStatus::Ok
         }
     })
+}
+
+/// Whether `--json` is among the options (before a `--` that starts a container command).
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
 }
 
 /// `stevedore <word> --help`: help for environment `word` when it is one (or when no project is

@@ -83,7 +83,9 @@ pub async fn connect() -> Result<Docker, EngineError> {
         host: host.clone(),
         reason,
     };
-    let docker = Docker::connect_with_defaults()
+    // Not connect_with_defaults: it reads DOCKER_HOST itself and fails on an empty one, which
+    // the Docker CLI treats as unset.
+    let docker = Docker::connect_with_host(&host)
         .map_err(|e| unreachable(e.to_string()))?
         .with_request_modifier(registry_auth_as_base64url);
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
