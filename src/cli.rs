@@ -411,9 +411,28 @@ pub struct RunArgs {
     pub service: Option<String>,
     #[command(flatten)]
     pub compose: ComposeArgs,
+    #[command(flatten)]
+    pub container: OneOffArgs,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "CMD")]
     pub cmd: Vec<String>,
+}
+
+/// How a one-off container runs, as `docker run`/`docker compose run` take it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OneOffArgs {
+    /// No TTY, even on a terminal (piped stdin is still passed)
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to pass this shell's value); repeatable
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub set_env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User (name or uid[:gid]) to run as
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
 }
 
 /// `task`.

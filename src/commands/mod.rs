@@ -189,6 +189,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: args.cmd,
                 banner: None,
+                container: args.container,
             };
             oneoff::run(ctx, what).await
         }
@@ -199,6 +200,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: vec!["sh".to_owned()],
                 banner: Some("Opening a shell in a one-off container...".to_owned()),
+                container: Default::default(),
             };
             oneoff::run(ctx, what).await
         }
