@@ -167,7 +167,7 @@ fn apply_container_args(
 ) -> anyhow::Result<()> {
     for entry in &args.set_env {
         let assignment = match entry.split_once('=') {
-            Some((key, _)) if key.is_empty() => {
+            Some(("", _)) => {
                 return Err(CommandError::new(
                     ExitStatus::Usage,
                     format!("-e `{entry}` has no name; write -e KEY=VALUE"),
