@@ -82,6 +82,10 @@ pub struct GlobalArgs {
     /// Never prompt; assume yes (implied when stdin is not a terminal)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+
+    /// Docker context to use (overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`)
+    #[arg(short = 'c', long = "context", value_name = "NAME", global = true)]
+    pub context: Option<String>,
 }
 
 /// `--color` values.

@@ -48,6 +48,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         cli.global.color,
     ));
     init_tracing(cli.global.verbose);
+    engine::endpoint::set_context_flag(cli.global.context.clone());
     let command_name = commands::name_of(&cli.command);
     let start_dir = match start_dir(&cli) {
         Ok(dir) => dir,

@@ -16,12 +16,17 @@ pub fn run(ctx: &Context, env: Option<&str>) -> anyhow::Result<Report> {
         ctx.printer.emit(Event::warning(warning.clone()));
     }
     let all = resolution.settings.all();
+    let (docker, docker_line) = crate::engine::endpoint::report();
     let data = json!({
         "project_root": project.root,
         "environment": env,
         "settings": all,
+        "docker_endpoint": docker,
     });
-    Ok(Report::ok(data, table(&all)))
+    Ok(Report::ok(
+        data,
+        format!("{}\ndocker endpoint: {docker_line}\n", table(&all)),
+    ))
 }
 
 /// KEY  VALUE  SOURCE, aligned.
