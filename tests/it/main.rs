@@ -11,6 +11,7 @@ mod dockerignore_diff;
 mod doctor;
 mod ebignore_diff;
 mod ebsim;
+mod endpoints;
 mod image;
 mod lifecycle;
 mod parity;

@@ -9,6 +9,7 @@
 
 pub mod docker;
 pub mod ebsim;
+pub mod endpoints;
 pub mod recording_daemon;
 pub mod registry;
 pub mod s3;
