@@ -125,6 +125,12 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: args.cmd,
                 banner: None,
+                options: oneoff::RunOptions {
+                    no_tty: args.no_tty,
+                    env: args.env_vars,
+                    workdir: args.workdir,
+                    user: args.user,
+                },
             };
             oneoff::run(ctx, what).await
         }
@@ -135,6 +141,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: vec!["sh".to_owned()],
                 banner: Some("Opening a shell in a one-off container...".to_owned()),
+                options: oneoff::RunOptions::default(),
             };
             oneoff::run(ctx, what).await
         }

@@ -8,6 +8,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
@@ -35,6 +36,21 @@ pub struct OneOff {
     pub cmd: Vec<String>,
     /// A line to print before running (the original's banners).
     pub banner: Option<String>,
+    /// `docker run`-style options.
+    pub options: RunOptions,
+}
+
+/// The `docker run` options of `stevedore run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `-T`: no TTY even on a terminal.
+    pub no_tty: bool,
+    /// `-e KEY=VALUE` (or `KEY`: this process's value).
+    pub env: Vec<String>,
+    /// `--workdir`.
+    pub workdir: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
 }
 
 /// Run a one-off container and return its exit code as the command's status.
@@ -51,15 +67,16 @@ pub async fn run(ctx: &Context, what: OneOff) -> anyhow::Result<Report> {
     )
     .await?;
     create_networks_and_volumes(ctx, &docker, &scope).await?;
-    let interactive = terminal::interactive();
-    let spec = oneoff_spec(&scope, &service, what.cmd, interactive)?;
+    let tty = terminal::interactive() && !what.options.no_tty;
+    let mut spec = oneoff_spec(&scope, &service, what.cmd, tty)?;
+    apply_options(&mut spec, &what.options)?;
     if let Some(banner) = &what.banner {
         ctx.printer.emit(Event::step(banner.clone()));
     }
     ctx.printer
         .emit(Event::debug(format!("one-off container {}", spec.name)));
     let id = containers::create(&docker, &spec).await?;
-    let outcome = attached(ctx, &docker, &id, &service, interactive).await;
+    let outcome = attached(ctx, &docker, &id, &service, tty).await;
     // Removed whatever happened, as `docker run --rm` would.
     let removed = containers::remove(&docker, &id).await;
     let code = outcome?;
@@ -126,8 +143,10 @@ fn oneoff_spec(
         spec.cmd = Some(cmd);
     }
     spec.tty = interactive;
-    spec.stdin_open = interactive;
-    spec.attach_stdin = interactive;
+    // Stdin is always forwarded, as `docker compose run` does (`docker run -i`): piped input
+    // reaches the command, and its end closes the command's stdin.
+    spec.stdin_open = true;
+    spec.attach_stdin = true;
     if let Some(network) = spec.network.as_mut() {
         // A one-off is not the service: other containers must not reach it by its name.
         network.aliases.clear();
@@ -136,6 +155,37 @@ fn oneoff_spec(
         extra.aliases.clear();
     }
     Ok(spec)
+}
+
+/// `-e`, `--workdir`, `--user` over the service's own settings. `-e KEY` takes KEY from this
+/// process's environment and is dropped when unset, as with `docker run`.
+fn apply_options(spec: &mut containers::ContainerSpec, options: &RunOptions) -> anyhow::Result<()> {
+    for entry in &options.env {
+        let (key, value) = match entry.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_owned())),
+            None => (entry.as_str(), std::env::var(entry).ok()),
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(CommandError::new(
+                ExitStatus::Usage,
+                format!(
+                    "-e {entry}: expected KEY=VALUE (or KEY) with a non-empty KEY without spaces"
+                ),
+            )
+            .into());
+        }
+        let Some(value) = value else { continue };
+        let prefix = format!("{key}=");
+        spec.env.retain(|e| !e.starts_with(&prefix) && e != key);
+        spec.env.push(format!("{key}={value}"));
+    }
+    if let Some(dir) = &options.workdir {
+        spec.working_dir = Some(dir.clone());
+    }
+    if let Some(user) = &options.user {
+        spec.user = Some(user.clone());
+    }
+    Ok(())
 }
 
 /// Twelve hex digits from the clock and the process id: unique enough for a container name.
@@ -148,18 +198,20 @@ fn unique_suffix() -> String {
     format!("{:012x}", mixed & 0xffff_ffff_ffff)
 }
 
-/// Attach, start, pump output (and input when interactive) until the container exits; its
-/// exit code. Ctrl-C without a TTY stops the container and exits 130.
+/// Attach, start, pump output and input until the container exits; its exit code. Without a
+/// TTY, SIGINT and SIGTERM are passed to the container (as `docker run`'s signal proxy) and its
+/// exit code still decides; a second Ctrl-C stops the container and exits 130. With a TTY,
+/// Ctrl-C is a keystroke the container's terminal turns into its own SIGINT.
 async fn attached(
     ctx: &Context,
     docker: &Docker,
     id: &str,
     service: &str,
-    interactive: bool,
+    tty: bool,
 ) -> anyhow::Result<i64> {
-    let attachment = attach::attach(docker, id, interactive).await?;
+    let attachment = attach::attach(docker, id, true).await?;
     containers::start(docker, id).await?;
-    let _raw = if interactive {
+    let _raw = if tty {
         if let Some((columns, rows)) = terminal::size() {
             // The TTY may not exist for a moment after start; a missed resize is cosmetic.
             let _ = attach::resize(docker, id, columns, rows).await;
@@ -168,19 +220,23 @@ async fn attached(
     } else {
         None
     };
-    if interactive {
-        forward_stdin(attachment.input);
-    }
+    forward_stdin(attachment.input);
     let _guard = SelfHandled::enter();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut interrupts = 0;
     let mut output = attachment.output;
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => {
-                containers::stop(docker, id, Duration::from_secs(2)).await?;
-                return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+            _ = sigint.recv() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    containers::stop(docker, id, Duration::from_secs(2)).await?;
+                    return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+                }
+                containers::kill(docker, id, "SIGINT").await?;
             }
+            _ = sigterm.recv() => containers::kill(docker, id, "SIGTERM").await?,
             chunk = output.next() => match chunk {
                 Some(Ok((channel, bytes))) => {
                     ctx.printer.passthrough(service, channel == Channel::Stderr, &bytes);

@@ -14,6 +14,7 @@ mod ebsim;
 mod endpoints;
 mod image;
 mod lifecycle;
+mod oneoff;
 mod parity;
 mod publish;
 mod release;
