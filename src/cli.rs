@@ -335,6 +335,10 @@ pub struct DownArgs {
     /// Also remove containers of services no longer in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Also remove images, as Compose does: `local` the ones `start` built, `all` every
+    /// image the services use
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub rmi: Option<RemoveImages>,
     /// Seconds a container gets to stop before it is killed
     #[arg(
         short = 't',
@@ -343,6 +347,15 @@ pub struct DownArgs {
         default_value_t = 10
     )]
     pub stop_timeout: u64,
+}
+
+/// `down --rmi`: which images go with the containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemoveImages {
+    /// The images built for services with a `build:` section (`<project>-<service>:<env>`).
+    Local,
+    /// Those and the images of services with only an `image:`.
+    All,
 }
 
 /// `status`.

@@ -17,6 +17,7 @@ use crate::cli::BundleArgs;
 use crate::compose;
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::output::{Event, Report};
 use crate::project::settings::{self, Settings};
 use crate::release::{ReleaseRecord, ReleaseVersion};
@@ -242,9 +243,10 @@ fn resolve_pins(
             return Err(CommandError::new(
                 ExitStatus::InvalidInput,
                 format!(
-                    "version {version} is not released (no tag {tag}); run `stevedore release \
-                     {env} {version}` and `stevedore publish {env} {version}` first (or `bundle \
-                     --allow-unpinned` to inspect a bundle now)"
+                    "version {version} is not released (no tag {tag}); run `{}` and `{}` first \
+                     (or `bundle --allow-unpinned` to inspect a bundle now)",
+                    hint::command(&["release", env, &version.to_string()]),
+                    hint::command(&["publish", env, &version.to_string()])
                 ),
             )
             .into());
@@ -292,9 +294,9 @@ fn resolve_pins(
                 ExitStatus::InvalidInput,
                 format!(
                     "version {version} is released but not published: no digest recorded for {}; \
-                     run `stevedore publish {env} {version}` (deploys run images pinned by \
-                     digest only)",
-                    unpinned.join(", ")
+                     run `{}` (deploys run images pinned by digest only)",
+                    unpinned.join(", "),
+                    hint::command(&["publish", env, &version.to_string()])
                 ),
             )
             .into());

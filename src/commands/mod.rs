@@ -95,6 +95,22 @@ pub fn name_of(command: &Command) -> &'static str {
     }
 }
 
+/// The `-f` file and `-p` project given to a command on an environment's containers.
+pub fn compose_flags_of(command: &Command) -> (Option<&std::path::Path>, Option<&str>) {
+    let compose = match command {
+        Command::Start(args) => &args.compose,
+        Command::Stop(args) | Command::Restart(args) => &args.compose,
+        Command::Down(args) => &args.compose,
+        Command::Status(args) => &args.compose,
+        Command::Shell(args) => &args.compose,
+        Command::Run(args) => &args.compose,
+        Command::Task(args) => &args.compose,
+        Command::Logs(args) => return (args.file.as_deref(), args.project_name.as_deref()),
+        _ => return (None, None),
+    };
+    (compose.file.as_deref(), compose.project_name.as_deref())
+}
+
 /// Run `command`.
 pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> {
     match command {

@@ -6,6 +6,7 @@ use super::Context;
 use crate::engine::{images, labels};
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::output::Event;
 use crate::project::{Project, settings};
 use crate::release;
@@ -120,8 +121,8 @@ impl ReleaseScope {
                 return Err(CommandError::new(
                     ExitStatus::InvalidInput,
                     format!(
-                        "no image {local_tag} for service {service}; run `stevedore image build {}`",
-                        self.env_name
+                        "no image {local_tag} for service {service}; run `{}`",
+                        hint::command(&["image", "build", &self.env_name])
                     ),
                 )
                 .into());

@@ -51,6 +51,15 @@ pub enum Source {
         /// The variable name.
         key: String,
     },
+    /// A runtime variable of an environment's `.env` (shown masked).
+    Dotenv {
+        /// The `.env` file.
+        path: PathBuf,
+        /// The 1-based line of the assignment.
+        line: usize,
+        /// The variable name.
+        key: String,
+    },
     /// A built-in convention.
     Convention {
         /// The rule that produced the value.
@@ -72,6 +81,9 @@ impl fmt::Display for Source {
             Source::EbConfig { path, key } => write!(f, "{} {key}", display_tail(path, 2)),
             Source::LegacyDotenv { path, line, key } => {
                 write!(f, "{}:{line} {key} (legacy)", display_tail(path, 3))
+            }
+            Source::Dotenv { path, line, key } => {
+                write!(f, "{}:{line} {key}", display_tail(path, 3))
             }
             Source::Convention { rule } => write!(f, "convention: {rule}"),
             Source::Unset { note } => write!(f, "unset: {note}"),
@@ -503,8 +515,9 @@ fn resolve_env(
                 .map(|k| Setting {
                     key: format!("env.vars.{k}"),
                     value: file.get(k).map(str::to_owned),
-                    source: Source::ConfigFile {
+                    source: Source::Dotenv {
                         path: file.path.clone(),
+                        line: file.line_of(k).unwrap_or_default(),
                         key: k.to_owned(),
                     },
                     secret: true,

@@ -231,5 +231,19 @@ fn deploying_an_unreleased_version_says_what_to_run_first() {
     Project::demo()
         .run(["deploy", "prod", "1.0.0"])
         .code(3)
-        .stderr_has("stevedore release prod 1.0.0");
+        .stderr_has("`stevedore release prod 1.0.0`");
+}
+
+/// Hints repeat how stevedore was run: `cargo run --` from a checkout (cargo names its package
+/// in the environment of what it runs) and the `-C` directory.
+#[test]
+fn hints_name_the_command_as_it_was_run() {
+    let project = Project::demo()
+        .env("CARGO", "/usr/bin/cargo")
+        .env("CARGO_PKG_NAME", "stevedore");
+    let elsewhere = project.home();
+    project
+        .run_in(&elsewhere, ["-C", "../project", "publish", "prod", "1.0.0"])
+        .code(3)
+        .stderr_has("run `cargo run -- -C ../project release prod 1.0.0` first");
 }

@@ -225,6 +225,13 @@ fn dotenv_values_are_masked_everywhere() {
         .expect("variable listed");
     assert_eq!(masked["value"], "******");
     assert_eq!(masked["secret"], true);
+    // The source is the .env file and line, not stevedore.toml.
+    assert_eq!(masked["source"]["kind"], "dotenv", "{masked}");
+    assert_eq!(masked["source"]["line"], 1, "{masked}");
+    assert_eq!(
+        masked["source_text"], "environments/prod/.env:1 ENV_SECRET_KEY",
+        "{masked}"
+    );
 }
 
 #[test]

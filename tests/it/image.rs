@@ -229,7 +229,15 @@ fn unreachable_daemon_is_exit_4() {
 fn two_builds_of_an_unchanged_tree_upload_byte_identical_contexts() {
     use crate::support::recording_daemon::RecordingDaemon;
     let daemon = RecordingDaemon::start();
-    let project = Project::demo().env("DOCKER_HOST", &daemon.host());
+    // Files .dockerignore must keep out of the context: sources beside the app, and a .env.
+    let project = Project::demo()
+        .env("DOCKER_HOST", &daemon.host())
+        .file("src/main.rs", "fn main() {}\n")
+        .file("tests/it.rs", "// not for the image\n")
+        .file(
+            "environments/dev/.env",
+            "ENV_SECRET_KEY=never-in-an-image\n",
+        );
     project.run(["image", "build", "dev"]).success();
     // Touching files changes mtimes, which must not change the upload.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -246,12 +254,14 @@ fn two_builds_of_an_unchanged_tree_upload_byte_identical_contexts() {
     let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
     assert!(paths.contains(&"app/www/index.html"), "{paths:?}");
     assert!(paths.contains(&"docker/app/dev/Dockerfile"), "{paths:?}");
-    assert!(
-        !paths
-            .iter()
-            .any(|p| p.starts_with("src") || p.starts_with("tests")),
-        "{paths:?}"
-    );
+    assert!(paths.contains(&"environments/dev/Procfile"), "{paths:?}");
+    for kept_out in ["src/main.rs", "tests/it.rs", "environments/dev/.env"] {
+        assert!(
+            project.root().join(kept_out).is_file(),
+            "{kept_out} exists in the tree"
+        );
+        assert!(!paths.contains(&kept_out), "{kept_out} was sent: {paths:?}");
+    }
 }
 
 #[test]
