@@ -155,14 +155,33 @@ fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
         Invocation::Parse(args) => args,
         Invocation::EnvHelp { env, args } => return Err(env_help_or_usage(&env, args)),
     };
+    let json = wants_json(&args);
+    let command = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| !a.starts_with('-'))
+        .map(str::to_owned);
     Cli::try_parse_from(args).map_err(|err| {
         let _ = err.print();
         if err.use_stderr() {
+            if json {
+                output::json::usage_error(command.as_deref(), &err.to_string());
+            }
             ExitStatus::Usage
         } else {
             ExitStatus::Ok
         }
     })
+}
+
+/// Whether `--json` is among the options (before any `--`), so that even a command line that
+/// does not parse ends with a JSON summary.
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
 }
 
 /// `stevedore <word> --help`: help for environment `word` when it is one (or when no project is

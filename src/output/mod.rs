@@ -8,7 +8,7 @@
 
 mod event;
 mod human;
-mod json;
+pub mod json;
 mod plain;
 
 use std::io::{IsTerminal, Write};

@@ -247,3 +247,22 @@ fn hints_name_the_command_as_it_was_run() {
         .code(3)
         .stderr_has("run `cargo run -- -C ../project release prod 1.0.0` first");
 }
+
+#[test]
+fn json_usage_errors_end_with_a_json_summary() {
+    for args in [
+        vec!["--json", "deploy", "--bogus"],
+        vec!["--json", "nosuchcommand"],
+        vec!["run", "--json"],
+    ] {
+        let out = Project::new().run(&args).code(2);
+        let summary = out.summary();
+        assert_eq!(summary["ok"], false, "{args:?}: {}", out.stdout);
+        assert_eq!(summary["exit_code"], 2, "{args:?}: {}", out.stdout);
+        assert!(
+            summary["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+}
