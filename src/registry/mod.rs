@@ -3,3 +3,4 @@
 pub mod client;
 pub mod credentials;
 pub mod ecr;
+pub mod proxy;
