@@ -155,6 +155,8 @@ pub async fn build(
     request: BuildRequest,
     mut progress: impl FnMut(BuildProgress) + Send,
 ) -> Result<BuildOutcome, BuildError> {
+    let mut request = request;
+    super::build_proxy::add_proxy_build_args(&mut request.build_args);
     let docker = docker.clone().with_timeout(BUILD_TIMEOUT);
     let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
     let root = request.context_root.clone();

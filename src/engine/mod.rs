@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod build_proxy;
 pub mod containers;
 pub mod context;
 pub mod endpoint;
