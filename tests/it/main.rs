@@ -16,6 +16,7 @@ mod image;
 mod lifecycle;
 mod oneoff;
 mod parity;
+mod private_base;
 mod proxy;
 mod publish;
 mod release;
