@@ -146,7 +146,7 @@ pub enum Command {
 
     /// Run a command in a one-off container (removed afterwards); its exit code is returned
     #[command(
-        after_help = "Stdin is forwarded (`echo hi | stevedore run dev -- cat` prints hi); a TTY is used when stdin and stdout are terminals, unless -T. Signals stevedore receives are passed to the command; its exit code becomes stevedore's.\n\nExamples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)\n  echo hi | stevedore run dev -T -- cat\n  stevedore run dev -e DEBUG=1 -w /tmp -u nobody -- env"
+        after_help = "Piped stdin is forwarded (`echo hi | stevedore run dev -- cat` prints hi); a TTY is used when stdin and stdout are terminals, unless -T. Signals stevedore receives are passed to the command; its exit code becomes stevedore's.\n\nExamples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)\n  echo hi | stevedore run dev -T -- cat\n  stevedore run dev -e DEBUG=1 -w /tmp -u nobody -- env"
     )]
     Run(RunArgs),
 
@@ -415,19 +415,26 @@ pub struct RunArgs {
     pub service: Option<String>,
     #[command(flatten)]
     pub compose: ComposeArgs,
+    #[command(flatten)]
+    pub container: OneOffArgs,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "CMD")]
     pub cmd: Vec<String>,
-    /// Never allocate a TTY, even on a terminal (as `docker compose run -T`)
+}
+
+/// How a one-off container runs, as `docker run`/`docker compose run` take it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OneOffArgs {
+    /// No TTY, even on a terminal (piped stdin is still passed)
     #[arg(short = 'T', long = "no-tty")]
     pub no_tty: bool,
-    /// Set an environment variable (KEY=VALUE, or KEY to pass this process's value); repeatable
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    pub env_vars: Vec<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to pass this shell's value); repeatable
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub set_env: Vec<String>,
     /// Working directory inside the container
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     pub workdir: Option<String>,
-    /// User (name or uid[:gid]) to run as inside the container
+    /// User (name or uid[:gid]) to run as
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub user: Option<String>,
 }

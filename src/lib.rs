@@ -95,6 +95,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         global: cli.global,
         printer: printer.clone(),
         start_dir,
+        loaded: Default::default(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -156,17 +157,30 @@ fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
         Invocation::EnvHelp { env, args } => return Err(env_help_or_usage(&env, args)),
     };
     let json = wants_json(&args);
-    let command = args
-        .iter()
-        .skip(1)
-        .filter_map(|a| a.to_str())
-        .find(|a| !a.starts_with('-'))
-        .map(str::to_owned);
     Cli::try_parse_from(args).map_err(|err| {
         let _ = err.print();
         if err.use_stderr() {
             if json {
-                output::json::usage_error(command.as_deref(), &err.to_string());
+                // Scripts reading --json get their final object for this outcome too.
+                let rendered = err.render().to_string();
+                let mut parts = rendered.split("\n\n");
+                let message = parts
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let usage: Vec<&str> = parts.map(str::trim).filter(|p| !p.is_empty()).collect();
+                let summary = serde_json::json!({
+                    "event": "summary",
+                    "command": serde_json::Value::Null,
+                    "ok": false,
+                    "exit_code": ExitStatus::Usage.code(),
+                    "error": message,
+                    "causes": usage,
+                });
+                println!("{summary}");
             }
             ExitStatus::Usage
         } else {
@@ -175,8 +189,7 @@ fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
     })
 }
 
-/// Whether `--json` is among the options (before any `--`), so that even a command line that
-/// does not parse ends with a JSON summary.
+/// Whether `--json` is among the options (before a `--` that starts a container command).
 fn wants_json(args: &[OsString]) -> bool {
     args.iter()
         .skip(1)

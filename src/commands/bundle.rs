@@ -132,20 +132,18 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
     let version = ReleaseVersion::parse(options.version)?;
     let scope = ReleaseScope::load(ctx, options.env)?;
     let git = Git::new(&scope.project.root);
-    // Warnings were shown by ReleaseScope::load; this second look only reads values.
-    let resolution = settings::load(
-        &scope.project,
-        &ctx.flag_values(),
-        &git.eb_branch(),
-        Some(options.env),
-    )?;
-    let settings = resolution.settings;
-    let env_settings = settings
+    let loaded = ctx.settings(Some(options.env))?;
+    let env_settings = loaded
+        .resolution
+        .settings
         .environment
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
-    let format_setting = setting(&env_settings.bundle_format).unwrap_or_else(|| "v2".into());
-    let format = BundleFormat::parse(&format_setting)?;
+    let format = loaded
+        .resolution
+        .typed
+        .bundle_format
+        .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
     let auth = setting(&env_settings.registry_auth)
         .map(|text| S3Ref::parse(&text))
         .transpose()?;
@@ -181,7 +179,7 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
     };
     Ok(Prepared {
         scope,
-        settings,
+        settings: loaded.resolution.settings.clone(),
         version,
         commit,
         pins,

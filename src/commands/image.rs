@@ -8,11 +8,9 @@ use super::Context;
 use crate::cli::{ImageAction, ImageBuildArgs, ImageSelectArgs};
 use crate::engine::{self, images, labels};
 use crate::exit::{CommandError, ExitStatus};
-use crate::git::Git;
 use crate::hint;
 use crate::image::{self, BuildOptions, BuildScope, plan};
 use crate::output::{Event, Report};
-use crate::project::settings;
 
 /// Run an `image` action.
 pub async fn run(ctx: &Context, action: ImageAction) -> anyhow::Result<Report> {
@@ -26,17 +24,15 @@ pub async fn run(ctx: &Context, action: ImageAction) -> anyhow::Result<Report> {
 
 /// Resolve the environment and its settings.
 pub(super) fn scope(ctx: &Context, env: &str) -> anyhow::Result<BuildScope> {
-    let project = ctx.project()?;
+    let loaded = ctx.settings(Some(env))?;
+    let project = loaded.project.clone();
     let environment = project.environment(env)?;
-    let branch = Git::new(&project.root).eb_branch();
-    let resolution = settings::load(&project, &ctx.flag_values(), &branch, Some(env))?;
-    for warning in resolution.warnings {
-        ctx.printer.emit(Event::warning(warning));
-    }
-    let project_name = resolution
+    let project_name = loaded
+        .resolution
         .settings
         .project_name
         .value
+        .clone()
         .unwrap_or_else(|| project.default_name());
     Ok(BuildScope {
         project,

@@ -30,12 +30,15 @@ mod status;
 mod stop;
 mod task;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::cli::{Command, GlobalArgs, ImageAction};
-use crate::output::{Printer, Report};
+use crate::git::Git;
+use crate::output::{Event, Printer, Report};
 use crate::project::Project;
-use crate::project::settings::FlagValues;
+use crate::project::settings::{self, FlagValues, Resolution};
 
 pub use env_help::env_help;
 
@@ -47,12 +50,57 @@ pub struct Context {
     pub printer: Printer,
     /// The directory stevedore was started in (or `-C`).
     pub start_dir: PathBuf,
+    /// Settings loaded so far, by environment: each is loaded (and its warnings shown) once.
+    pub loaded: Mutex<HashMap<Option<String>, Arc<Loaded>>>,
+}
+
+/// The project with its settings for one environment (or none).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The project.
+    pub project: Project,
+    /// Its settings, typed values checked.
+    pub resolution: Resolution,
 }
 
 impl Context {
     /// Discover and load the project.
     pub fn project(&self) -> anyhow::Result<Project> {
         Ok(Project::discover(&self.start_dir)?)
+    }
+
+    /// The project and its settings for `env` (checked to exist), loaded on first use and
+    /// shared after: the one place `settings::load` is called, so each command resolves its
+    /// settings once and shows their warnings once.
+    pub fn settings(&self, env: Option<&str>) -> anyhow::Result<Arc<Loaded>> {
+        let key = env.map(str::to_owned);
+        let cached = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(loaded) = cached {
+            return Ok(loaded);
+        }
+        let project = self.project()?;
+        if let Some(env) = env {
+            project.environment(env)?;
+        }
+        let branch = Git::new(&project.root).eb_branch();
+        let resolution = settings::load(&project, &self.flag_values(), &branch, env)?;
+        for warning in &resolution.warnings {
+            self.printer.emit(Event::warning(warning.clone()));
+        }
+        let loaded = Arc::new(Loaded {
+            project,
+            resolution,
+        });
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     /// The flags that take part in settings resolution.
@@ -141,12 +189,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: args.cmd,
                 banner: None,
-                options: oneoff::RunOptions {
-                    no_tty: args.no_tty,
-                    env: args.env_vars,
-                    workdir: args.workdir,
-                    user: args.user,
-                },
+                container: args.container,
             };
             oneoff::run(ctx, what).await
         }
@@ -157,7 +200,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: vec!["sh".to_owned()],
                 banner: Some("Opening a shell in a one-off container...".to_owned()),
-                options: oneoff::RunOptions::default(),
+                container: Default::default(),
             };
             oneoff::run(ctx, what).await
         }

@@ -14,7 +14,7 @@ use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
 use super::service_images::ensure_images;
 use super::start::create_networks_and_volumes;
-use crate::cli::ComposeArgs;
+use crate::cli::{ComposeArgs, OneOffArgs};
 use crate::engine;
 use crate::engine::attach::{self, Channel};
 use crate::engine::containers;
@@ -36,21 +36,27 @@ pub struct OneOff {
     pub cmd: Vec<String>,
     /// A line to print before running (the original's banners).
     pub banner: Option<String>,
-    /// `docker run`-style options.
-    pub options: RunOptions,
+    /// `-T`, `-e`, `-w`, `-u`.
+    pub container: OneOffArgs,
 }
 
-/// The `docker run` options of `stevedore run`.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// `-T`: no TTY even on a terminal.
-    pub no_tty: bool,
-    /// `-e KEY=VALUE` (or `KEY`: this process's value).
-    pub env: Vec<String>,
-    /// `--workdir`.
-    pub workdir: Option<String>,
-    /// `--user`.
-    pub user: Option<String>,
+/// How the one-off talks to us: a TTY (both ends are terminals, no `-T`), or plain streams with
+/// our stdin passed when it is a pipe or a file, as `docker compose run` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Streams {
+    tty: bool,
+    stdin: bool,
+}
+
+impl Streams {
+    fn detect(no_tty: bool) -> Streams {
+        use std::io::IsTerminal;
+        let tty = terminal::interactive() && !no_tty;
+        Streams {
+            tty,
+            stdin: tty || !std::io::stdin().is_terminal() || no_tty,
+        }
+    }
 }
 
 /// Run a one-off container and return its exit code as the command's status.
@@ -67,16 +73,16 @@ pub async fn run(ctx: &Context, what: OneOff) -> anyhow::Result<Report> {
     )
     .await?;
     create_networks_and_volumes(ctx, &docker, &scope).await?;
-    let tty = terminal::interactive() && !what.options.no_tty;
-    let mut spec = oneoff_spec(&scope, &service, what.cmd, tty)?;
-    apply_options(&mut spec, &what.options)?;
+    let streams = Streams::detect(what.container.no_tty);
+    let mut spec = oneoff_spec(&scope, &service, what.cmd, streams)?;
+    apply_container_args(&mut spec, &what.container)?;
     if let Some(banner) = &what.banner {
         ctx.printer.emit(Event::step(banner.clone()));
     }
     ctx.printer
         .emit(Event::debug(format!("one-off container {}", spec.name)));
     let id = containers::create(&docker, &spec).await?;
-    let outcome = attached(ctx, &docker, &id, &service, tty).await;
+    let outcome = attached(ctx, &docker, &id, &service, streams).await;
     // Removed whatever happened, as `docker run --rm` would.
     let removed = containers::remove(&docker, &id).await;
     let code = outcome?;
@@ -126,7 +132,7 @@ fn oneoff_spec(
     scope: &EnvScope,
     service: &str,
     cmd: Vec<String>,
-    interactive: bool,
+    streams: Streams,
 ) -> anyhow::Result<containers::ContainerSpec> {
     let Some(definition) = scope.file.services.get(service) else {
         return Err(anyhow::anyhow!("no service {service}"));
@@ -142,11 +148,9 @@ fn oneoff_spec(
     if !cmd.is_empty() {
         spec.cmd = Some(cmd);
     }
-    spec.tty = interactive;
-    // Stdin is always forwarded, as `docker compose run` does (`docker run -i`): piped input
-    // reaches the command, and its end closes the command's stdin.
-    spec.stdin_open = true;
-    spec.attach_stdin = true;
+    spec.tty = streams.tty;
+    spec.stdin_open = streams.stdin;
+    spec.attach_stdin = streams.stdin;
     if let Some(network) = spec.network.as_mut() {
         // A one-off is not the service: other containers must not reach it by its name.
         network.aliases.clear();
@@ -157,32 +161,35 @@ fn oneoff_spec(
     Ok(spec)
 }
 
-/// `-e`, `--workdir`, `--user` over the service's own settings. `-e KEY` takes KEY from this
-/// process's environment and is dropped when unset, as with `docker run`.
-fn apply_options(spec: &mut containers::ContainerSpec, options: &RunOptions) -> anyhow::Result<()> {
-    for entry in &options.env {
-        let (key, value) = match entry.split_once('=') {
-            Some((key, value)) => (key, Some(value.to_owned())),
-            None => (entry.as_str(), std::env::var(entry).ok()),
+/// `-e KEY=VALUE` (or `-e KEY`: this shell's value, skipped when unset), `-w`, `-u`.
+fn apply_container_args(
+    spec: &mut containers::ContainerSpec,
+    args: &OneOffArgs,
+) -> anyhow::Result<()> {
+    for entry in &args.set_env {
+        let assignment = match entry.split_once('=') {
+            Some(("", _)) => {
+                return Err(CommandError::new(
+                    ExitStatus::Usage,
+                    format!("-e `{entry}` has no name; write -e KEY=VALUE"),
+                )
+                .into());
+            }
+            Some(_) => entry.clone(),
+            None => match std::env::var(entry) {
+                Ok(value) => format!("{entry}={value}"),
+                Err(_) => continue,
+            },
         };
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(CommandError::new(
-                ExitStatus::Usage,
-                format!(
-                    "-e {entry}: expected KEY=VALUE (or KEY) with a non-empty KEY without spaces"
-                ),
-            )
-            .into());
-        }
-        let Some(value) = value else { continue };
-        let prefix = format!("{key}=");
-        spec.env.retain(|e| !e.starts_with(&prefix) && e != key);
-        spec.env.push(format!("{key}={value}"));
+        let key = assignment.split('=').next().unwrap_or_default().to_owned();
+        spec.env
+            .retain(|e| e.split('=').next() != Some(key.as_str()));
+        spec.env.push(assignment);
     }
-    if let Some(dir) = &options.workdir {
+    if let Some(dir) = &args.workdir {
         spec.working_dir = Some(dir.clone());
     }
-    if let Some(user) = &options.user {
+    if let Some(user) = &args.user {
         spec.user = Some(user.clone());
     }
     Ok(())
@@ -198,20 +205,18 @@ fn unique_suffix() -> String {
     format!("{:012x}", mixed & 0xffff_ffff_ffff)
 }
 
-/// Attach, start, pump output and input until the container exits; its exit code. Without a
-/// TTY, SIGINT and SIGTERM are passed to the container (as `docker run`'s signal proxy) and its
-/// exit code still decides; a second Ctrl-C stops the container and exits 130. With a TTY,
-/// Ctrl-C is a keystroke the container's terminal turns into its own SIGINT.
+/// Attach, start, pump output (and our stdin when it is passed) until the container exits; its
+/// exit code. Ctrl-C without a TTY stops the container and exits 130.
 async fn attached(
     ctx: &Context,
     docker: &Docker,
     id: &str,
     service: &str,
-    tty: bool,
+    streams: Streams,
 ) -> anyhow::Result<i64> {
-    let attachment = attach::attach(docker, id, true).await?;
+    let attachment = attach::attach(docker, id, streams.stdin).await?;
     containers::start(docker, id).await?;
-    let _raw = if tty {
+    let _raw = if streams.tty {
         if let Some((columns, rows)) = terminal::size() {
             // The TTY may not exist for a moment after start; a missed resize is cosmetic.
             let _ = attach::resize(docker, id, columns, rows).await;
@@ -220,7 +225,9 @@ async fn attached(
     } else {
         None
     };
-    forward_stdin(attachment.input);
+    if streams.stdin {
+        forward_stdin(attachment.input);
+    }
     let _guard = SelfHandled::enter();
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -118,21 +118,18 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
 }
 
 fn remote_of(ctx: &Context, scope: &ReleaseScope) -> anyhow::Result<String> {
-    let branch = Git::new(&scope.project.root).eb_branch();
-    let resolution =
-        crate::project::settings::load(&scope.project, &ctx.flag_values(), &branch, None)?;
-    Ok(resolution
-        .settings
+    Ok(ctx
+        .settings(Some(&scope.env_name))?
+        .resolution
+        .typed
         .git_remote
-        .value
-        .unwrap_or_else(|| "origin".into()))
+        .clone())
 }
 
 fn aws_profile(ctx: &Context, scope: &ReleaseScope) -> Option<String> {
-    let branch = Git::new(&scope.project.root).eb_branch();
-    crate::project::settings::load(&scope.project, &ctx.flag_values(), &branch, None)
+    ctx.settings(Some(&scope.env_name))
         .ok()
-        .and_then(|r| r.settings.profile.value)
+        .and_then(|loaded| loaded.resolution.settings.profile.value.clone())
 }
 
 /// The local `repo:version` must still be the image `release` tagged.

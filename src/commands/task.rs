@@ -62,7 +62,7 @@ pub async fn run(ctx: &Context, args: TaskArgs) -> anyhow::Result<Report> {
             compose: args.compose,
             cmd,
             banner: Some(banner),
-            options: oneoff::RunOptions::default(),
+            container: Default::default(),
         },
     )
     .await

@@ -46,25 +46,3 @@ impl Renderer for JsonRenderer {
         write_or_ignore(std::io::stderr(), &text);
     }
 }
-
-/// The summary object of a command line that did not parse (`--json` was among the arguments):
-/// the same shape as any failed command's, so scripts read every outcome the same way.
-pub fn usage_error(command: Option<&str>, clap_text: &str) {
-    let lines: Vec<&str> = clap_text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let error = lines
-        .first()
-        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
-        .unwrap_or("invalid arguments");
-    JsonRenderer::line(&json!({
-        "event": "summary",
-        "command": command,
-        "ok": false,
-        "exit_code": ExitStatus::Usage.code(),
-        "error": error,
-        "causes": lines.get(1..).unwrap_or_default(),
-    }));
-}

@@ -8,7 +8,7 @@
 
 mod event;
 mod human;
-pub mod json;
+mod json;
 mod plain;
 
 use std::io::{IsTerminal, Write};

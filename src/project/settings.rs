@@ -247,11 +247,22 @@ impl Settings {
     }
 }
 
-/// The outcome of resolution: settings plus warnings to show (legacy keys in `.env`).
+/// What [`resolve`] finds: settings plus warnings to show (legacy keys in `.env`).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The settings.
+    pub settings: Settings,
+    /// Things the user should fix.
+    pub warnings: Vec<String>,
+}
+
+/// What [`load`] returns: the resolved settings, their typed values checked, and warnings.
 #[derive(Debug, Clone)]
 pub struct Resolution {
     /// The settings.
     pub settings: Settings,
+    /// The typed ones, parsed and checked.
+    pub typed: super::typed::Typed,
     /// Things the user should fix.
     pub warnings: Vec<String>,
 }
@@ -264,7 +275,7 @@ const LEGACY_EB_ENVIRONMENT: &str = "ENV_AWS_EB_ENVIRONMENT_NAME";
 const LEGACY_REPOSITORY: &str = "ENV_DOCKER_HUB_REPO_PATH";
 
 /// Resolve every setting from `inputs`.
-pub fn resolve(inputs: &Inputs<'_>) -> Resolution {
+pub fn resolve(inputs: &Inputs<'_>) -> Resolved {
     let r = Rungs { inputs };
     let cfg = &inputs.project.config;
     let project_name = r.pick(
@@ -364,7 +375,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolution {
     let environment = inputs
         .environment
         .map(|(env, dotenv)| resolve_env(&r, env, dotenv, &application, &mut warnings));
-    Resolution {
+    Resolved {
         settings: Settings {
             project_name,
             application,
@@ -660,7 +671,13 @@ pub fn load(
         branch,
         environment: environment.as_ref().map(|e| (e, dotenv.as_ref())),
     };
-    Ok(resolve(&inputs))
+    let resolved = resolve(&inputs);
+    let typed = super::typed::check(&resolved.settings)?;
+    Ok(Resolution {
+        settings: resolved.settings,
+        typed,
+        warnings: resolved.warnings,
+    })
 }
 
 /// An environment's `.env`, or `None` when it does not exist.
@@ -720,7 +737,7 @@ mod tests {
         }
     }
 
-    fn run(f: &Fixture) -> Resolution {
+    fn run(f: &Fixture) -> Resolved {
         let lookup = |k: &str| f.vars.get(k).cloned();
         resolve(&Inputs {
             project: &f.project,

@@ -248,21 +248,38 @@ fn hints_name_the_command_as_it_was_run() {
         .stderr_has("run `cargo run -- -C ../project release prod 1.0.0` first");
 }
 
+/// `--json` prints a final JSON object for every outcome, usage errors included.
 #[test]
-fn json_usage_errors_end_with_a_json_summary() {
+fn json_usage_errors_end_with_a_summary_object() {
     for args in [
-        vec!["--json", "deploy", "--bogus"],
+        vec!["--json", "start"],
         vec!["--json", "nosuchcommand"],
-        vec!["run", "--json"],
+        vec!["start", "dev", "--json", "--bogus"],
     ] {
-        let out = Project::new().run(&args).code(2);
+        let out = Project::demo().run(args.clone()).code(2);
         let summary = out.summary();
-        assert_eq!(summary["ok"], false, "{args:?}: {}", out.stdout);
-        assert_eq!(summary["exit_code"], 2, "{args:?}: {}", out.stdout);
+        assert_eq!(summary["ok"], false, "{args:?}: {summary}");
+        assert_eq!(summary["exit_code"], 2, "{args:?}: {summary}");
         assert!(
             summary["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{args:?}: {}",
-            out.stdout
+            "{args:?}: {summary}"
         );
     }
+    // Without --json, stdout stays empty.
+    let plain = Project::demo().run(["start"]).code(2);
+    assert!(plain.stdout.is_empty(), "{}", plain.stdout);
+}
+
+/// An empty DOCKER_HOST counts as unset, as with the Docker CLI.
+#[test]
+fn an_empty_docker_host_means_the_local_socket() {
+    if !crate::support::docker::ready() {
+        return;
+    }
+    Project::demo()
+        .env("DOCKER_HOST", "")
+        .run(["doctor"])
+        .success()
+        .stderr_has("[pass] docker: Docker Engine")
+        .stderr_has("unix:///var/run/docker.sock");
 }

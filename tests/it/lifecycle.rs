@@ -332,3 +332,64 @@ fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_remo
         "{built} is gone"
     );
 }
+
+/// One-off containers behave like `docker compose run`: piped stdin reaches the command without
+/// a TTY, `-e`/`-w`/`-u` apply, and the command's exit code is stevedore's.
+#[test]
+fn run_passes_piped_stdin_env_workdir_user_and_the_exit_code() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("dev");
+    let mut command = demo.project.command([
+        "run",
+        "dev",
+        "-p",
+        &demo.compose_project,
+        "--",
+        "sh",
+        "-c",
+        "tr a-z A-Z",
+    ]);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"hello from a pipe\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("HELLO FROM A PIPE"), "{stdout}");
+
+    demo.run(&[
+        "run",
+        "dev",
+        "-T",
+        "-e",
+        "GREETING=bonjour",
+        "-w",
+        "/tmp",
+        "-u",
+        "65534",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$GREETING\"; pwd; id -u; exit 3",
+    ])
+    .code(3)
+    .stdout_has("bonjour")
+    .stdout_has("/tmp")
+    .stdout_has("65534");
+}
