@@ -82,6 +82,10 @@ pub struct GlobalArgs {
     /// Never prompt; assume yes (implied when stdin is not a terminal)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+
+    /// Docker context to use (overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`)
+    #[arg(short = 'c', long = "context", value_name = "NAME", global = true)]
+    pub context: Option<String>,
 }
 
 /// `--color` values.
@@ -142,7 +146,7 @@ pub enum Command {
 
     /// Run a command in a one-off container (removed afterwards); its exit code is returned
     #[command(
-        after_help = "Examples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)"
+        after_help = "Piped stdin is forwarded (`echo hi | stevedore run dev -- cat` prints hi); a TTY is used when stdin and stdout are terminals, unless -T. Signals stevedore receives are passed to the command; its exit code becomes stevedore's.\n\nExamples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)\n  echo hi | stevedore run dev -T -- cat\n  stevedore run dev -e DEBUG=1 -w /tmp -u nobody -- env"
     )]
     Run(RunArgs),
 

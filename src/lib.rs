@@ -71,6 +71,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         cli.global.color,
     ));
     init_tracing(cli.global.verbose);
+    engine::endpoint::set_context_flag(cli.global.context.clone());
     let command_name = commands::name_of(&cli.command);
     let (compose_file, compose_project) = commands::compose_flags_of(&cli.command);
     hint::record(hint::Invocation {

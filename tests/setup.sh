@@ -16,6 +16,11 @@ command -v docker-registry >/dev/null || packages+=(docker-registry)
 command -v htpasswd >/dev/null || packages+=(apache2-utils)
 command -v git >/dev/null || packages+=(git)
 command -v docker-compose >/dev/null || packages+=(docker-compose)
+# Docker endpoint tests: a TLS proxy with client certificates, an sshd on loopback.
+command -v stunnel4 >/dev/null || packages+=(stunnel4)
+command -v openssl >/dev/null || packages+=(openssl)
+[ -x /usr/sbin/sshd ] || packages+=(openssh-server)
+command -v ssh >/dev/null || packages+=(openssh-client)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then
     packages+=(docker.io)
 fi

@@ -11,12 +11,17 @@ pub fn run(ctx: &Context, env: Option<&str>) -> anyhow::Result<Report> {
     let loaded = ctx.settings(env)?;
     let project = &loaded.project;
     let all = loaded.resolution.settings.all();
+    let (docker, docker_line) = crate::engine::endpoint::report();
     let data = json!({
         "project_root": project.root,
         "environment": env,
         "settings": all,
+        "docker_endpoint": docker,
     });
-    Ok(Report::ok(data, table(&all)))
+    Ok(Report::ok(
+        data,
+        format!("{}\ndocker endpoint: {docker_line}\n", table(&all)),
+    ))
 }
 
 /// KEY  VALUE  SOURCE, aligned.

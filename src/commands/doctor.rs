@@ -147,6 +147,12 @@ async fn check_docker() -> Check {
                 info.version, info.api_version, info.host
             ),
         ),
+        Err(engine::EngineError::Endpoint(err)) => Check::fail(
+            "docker",
+            ExitStatus::Engine,
+            "no Docker endpoint: the Docker configuration names none that exists",
+            format!("{err}"),
+        ),
         Err(err) => Check::fail(
             "docker",
             ExitStatus::Engine,

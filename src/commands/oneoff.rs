@@ -8,6 +8,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
@@ -228,15 +229,21 @@ async fn attached(
         forward_stdin(attachment.input);
     }
     let _guard = SelfHandled::enter();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut interrupts = 0;
     let mut output = attachment.output;
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => {
-                containers::stop(docker, id, Duration::from_secs(2)).await?;
-                return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+            _ = sigint.recv() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    containers::stop(docker, id, Duration::from_secs(2)).await?;
+                    return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+                }
+                containers::kill(docker, id, "SIGINT").await?;
             }
+            _ = sigterm.recv() => containers::kill(docker, id, "SIGTERM").await?,
             chunk = output.next() => match chunk {
                 Some(Ok((channel, bytes))) => {
                     ctx.printer.passthrough(service, channel == Channel::Stderr, &bytes);

@@ -9,6 +9,8 @@
 
 pub mod docker;
 pub mod ebsim;
+pub mod endpoints;
+pub mod proxy;
 pub mod recording_daemon;
 pub mod registry;
 pub mod s3;
