@@ -49,7 +49,7 @@ fn a_docker_context_is_used_through_docker_context_and_the_flag() {
         .env("DOCKER_CONTEXT", &name);
     via_env
         .run(["doctor"])
-        .stderr_has(&format!("[pass] docker: Docker Engine"))
+        .stderr_has("[pass] docker: Docker Engine")
         .stderr_has(&format!(
             "at {} (context \"{name}\" from DOCKER_CONTEXT, TLS with",
             proxy.host
@@ -158,7 +158,7 @@ fn an_ssh_daemon_is_reached_through_docker_system_dial_stdio() {
         .env("PATH", &sshd.path());
     project
         .run(["doctor"])
-        .stderr_has(&format!("[pass] docker: Docker Engine"))
+        .stderr_has("[pass] docker: Docker Engine")
         .stderr_has(&format!("at {} (DOCKER_HOST)", sshd.host));
     project.run(["status", "dev"]).success();
 }
