@@ -5,6 +5,7 @@ mod support;
 
 mod bundle;
 mod cli;
+mod compose_config;
 mod config;
 mod deploy;
 mod dockerignore_diff;
