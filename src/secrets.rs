@@ -158,7 +158,11 @@ pub fn classify(
 }
 
 /// The content rules, on the first bytes of a file: (rule, reason) of the first that matches.
+///
+/// Every rule is gated by a byte search for its marker, so a file that holds none (nearly all of
+/// them) costs a few `memmem` passes over at most [`SNIFF_BYTES`].
 pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    use memchr::memmem::find;
     if head.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) || head.starts_with(&[0xCE, 0xCE, 0xCE, 0xCE])
     {
         return Some(("content:keystore", "a Java keystore (by its magic bytes)"));
@@ -166,30 +170,33 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
     if is_pkcs12(head) {
         return Some(("content:keystore", "a PKCS#12 keystore (by its DER header)"));
     }
-    let text = String::from_utf8_lossy(head);
-    if text.starts_with("PuTTY-User-Key-File-") {
+    if head.starts_with(b"PuTTY-User-Key-File-") {
         return Some(("content:putty-key", "a PuTTY private key"));
     }
-    if let Some(kind) = pem_private_key(&text) {
+    if find(head, b"PRIVATE KEY").is_some()
+        && let Some(kind) = pem_private_key(&String::from_utf8_lossy(head))
+    {
         return Some(kind);
     }
-    if text.contains("\"service_account\"") && text.contains("\"private_key\"") {
+    if find(head, b"\"service_account\"").is_some() && find(head, b"\"private_key\"").is_some() {
         return Some((
             "content:service-account",
             "a cloud service-account key (JSON with a private_key)",
         ));
     }
-    if text.contains("kind: Config")
-        && ["client-key-data:", "token:", "password:"]
+    if find(head, b"kind: Config").is_some()
+        && [&b"client-key-data:"[..], b"token:", b"password:"]
             .iter()
-            .any(|k| text.contains(k))
+            .any(|k| find(head, k).is_some())
     {
         return Some((
             "content:kubeconfig",
             "a Kubernetes kubeconfig (cluster credentials)",
         ));
     }
-    if aws_key_pair(&text) {
+    if (find(head, b"AKIA").is_some() || find(head, b"ASIA").is_some())
+        && aws_key_pair(&String::from_utf8_lossy(head))
+    {
         return Some((
             "content:aws-key-pair",
             "an AWS access key id with its secret key",
@@ -522,3 +529,61 @@ mod tests {
         assert!(text.contains("--allow-secret"));
     }
 }
+
+/// The price of content sniffing on a large context, run by `bench/secret-sniff.sh` (ignored in
+/// the suite: it prints figures, it asserts no timings).
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use crate::ignore::docker::{self, DockerIgnore, EntryKind};
+    use std::time::{Duration, Instant};
+
+    fn walk_and_scan(root: &Path, sniff_content: bool) -> (Duration, usize, usize) {
+        let start = Instant::now();
+        let entries = docker::context_entries(root, &DockerIgnore::empty(), &[]).expect("walk");
+        let files: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .map(|e| e.rel_path.as_str())
+            .collect();
+        let hits = scan_with(root, files.iter().copied(), &[], sniff_content);
+        (start.elapsed(), files.len(), hits.len())
+    }
+
+    #[test]
+    #[ignore = "benchmark: bench/secret-sniff.sh"]
+    fn context_walk_with_and_without_sniffing() {
+        let Some(root) = std::env::var_os("STEVEDORE_BENCH_TREE") else {
+            panic!("set STEVEDORE_BENCH_TREE to the tree to walk");
+        };
+        let root = PathBuf::from(root);
+        let runs: usize = std::env::var("STEVEDORE_BENCH_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(5);
+        walk_and_scan(&root, true); // warm the page cache for both sides alike
+        let (mut names, mut sniffed) = (Vec::new(), Vec::new());
+        let (mut files, mut hits) = (0, (0, 0));
+        for _ in 0..runs {
+            let (t, n, h) = walk_and_scan(&root, false);
+            names.push(t);
+            hits.0 = h;
+            let (t, n2, h) = walk_and_scan(&root, true);
+            sniffed.push(t);
+            hits.1 = h;
+            files = n.max(n2);
+        }
+        names.sort();
+        sniffed.sort();
+        let (a, b) = (names[runs / 2], sniffed[runs / 2]);
+        println!(
+            "files={files} runs={runs} names-only median={:.3}s (hits {}) sniffing median={:.3}s (hits {}) ratio={:.2}",
+            a.as_secs_f64(),
+            hits.0,
+            b.as_secs_f64(),
+            hits.1,
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+}
+
