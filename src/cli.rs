@@ -82,6 +82,10 @@ pub struct GlobalArgs {
     /// Never prompt; assume yes (implied when stdin is not a terminal)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+
+    /// Fail at once (exit 10) when another command holds the environment, instead of waiting
+    #[arg(long, global = true)]
+    pub no_wait: bool,
 }
 
 /// `--color` values.

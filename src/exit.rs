@@ -137,6 +137,7 @@ fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<ExitStatus> {
         crate::engine::context::ContextError,
         crate::bundle::BundleError,
         crate::aws::AwsError,
+        crate::lifecycle::lock::LockError,
     );
     None
 }

@@ -5,4 +5,5 @@
 
 pub mod names;
 pub mod plan;
+pub mod lock;
 pub mod ready;
