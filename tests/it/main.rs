@@ -9,6 +9,7 @@ mod config;
 mod deploy;
 mod dockerignore_diff;
 mod doctor;
+mod faults;
 mod ebignore_diff;
 mod ebsim;
 mod image;
