@@ -154,3 +154,38 @@ fn interrupt(pid: u32) {
         .args(["-INT", &pid.to_string()])
         .status();
 }
+
+#[test]
+fn two_concurrent_releases_of_one_version_leave_the_winners_tags() {
+    let Some(r) = crate::release::built() else {
+        return;
+    };
+    let p = &r.project;
+    let name = r.repository.rsplit('/').next().expect("repository name");
+    let local =
+        crate::release::image_id(&format!("{name}-app:prod")).expect("the built app image");
+    for version in ["1.0.0", "1.2.0", "3.1.0"] {
+        let outputs: Vec<_> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| p.run(["release", "prod", version])))
+                .collect();
+            runs.into_iter().map(|r| r.join().expect("thread")).collect()
+        });
+        let codes: Vec<_> = outputs.iter().map(|o| o.code).collect();
+        assert!(
+            codes.iter().all(|c| matches!(c, Some(0) | Some(10))) && codes.contains(&Some(0)),
+            "{version}: one wins, the other succeeds as a no-op or stops with 10: {outputs:?}"
+        );
+        for out in outputs.iter().filter(|o| o.code == Some(10)) {
+            assert!(out.stderr.contains("this run changed nothing"), "{}", out.stderr);
+        }
+        let tagged = crate::release::image_id(&format!("{}:{version}", r.repository));
+        assert_eq!(tagged.as_deref(), Some(local.as_str()), "{version}: the winner's image tag survives");
+        assert_eq!(
+            crate::release::image_id(&format!("{}:prod", r.repository)).as_deref(),
+            Some(local.as_str())
+        );
+        assert!(!p.git(&["tag", "-l", &format!("v{version}")]).is_empty(), "git tag v{version}");
+    }
+}
+
