@@ -155,6 +155,13 @@ pub async fn build(
     request: BuildRequest,
     mut progress: impl FnMut(BuildProgress) + Send,
 ) -> Result<BuildOutcome, BuildError> {
+    let mut request = request;
+    super::build_proxy::add_proxy_build_args(&mut request.build_args);
+    // The daemon pulls the base images: give it the user's credentials for their registries.
+    let dockerfile_text =
+        std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
+    let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
+    let credentials = crate::registry::build_auth::build_credentials(&images).await;
     let docker = docker.clone().with_timeout(BUILD_TIMEOUT);
     let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
     let root = request.context_root.clone();
@@ -181,7 +188,8 @@ pub async fn build(
     if let Some(target) = &request.target {
         options = options.target(target);
     }
-    let mut stream = docker.build_image(options.build(), None, Some(body));
+    let credentials = (!credentials.is_empty()).then_some(credentials);
+    let mut stream = docker.build_image(options.build(), credentials, Some(body));
     let mut state = StreamState::default();
     let mut failure = None;
     while let Some(item) = stream.next().await {
