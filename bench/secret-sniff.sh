@@ -2,7 +2,7 @@
 # Benchmark: the price of the secret guard's content sniffing on a build-context walk.
 # Builds a 30,000-file tree (~250 MiB: source-like files of 1-32 KiB, 2% assets of 1-4 MiB, a
 # handful of planted secrets), then walks it with Docker's ignore rules and runs the secret scan
-# by name only and with content sniffing (first 4 KiB of files up to 1 MiB), interleaved, and
+# by name only and with content sniffing (first 8 KiB of files up to 1 MiB), interleaved, and
 # prints the median of each and the ratio. Warm page cache on both sides.
 # Usage: bench/secret-sniff.sh [RUNS]   (default 5)
 #        PROFILE=release bench/secret-sniff.sh   (optimised build; default: the test profile)

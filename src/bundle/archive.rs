@@ -481,7 +481,10 @@ mod tests {
         let err = write(&[], &out, u64::MAX, &mut |_, _| {}).expect_err("missing directory");
         assert_eq!(err.exit_status(), ExitStatus::InvalidInput);
         let text = err.to_string();
-        assert!(text.contains(&dir.path().join("missing/sub").display().to_string()), "{text}");
+        assert!(
+            text.contains(&dir.path().join("missing/sub").display().to_string()),
+            "{text}"
+        );
         assert!(!dir.path().join("missing").exists(), "nothing created");
     }
 }

@@ -265,7 +265,6 @@ fn format_unix(seconds: i64) -> String {
     )
 }
 
-
 /// The environment lock for an image command (the environment must exist first).
 async fn lock_images(
     ctx: &Context,

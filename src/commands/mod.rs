@@ -223,4 +223,3 @@ pub(crate) async fn lock_env(
     .await?;
     Ok(lock)
 }
-

@@ -106,7 +106,13 @@ pub fn lock_path(root: &Path, env: &str) -> PathBuf {
     let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
     let safe_env: String = env
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     lock_dir().join(format!("{}-{safe_env}.lock", hex::encode(&digest[..8])))
 }
@@ -215,8 +221,14 @@ mod tests {
             .await
             .expect_err("second must be refused");
         let text = err.to_string();
-        assert!(text.contains(&format!("environment {env} is busy")), "{text}");
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("environment {env} is busy")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
         assert!(text.contains("`stevedore start`"), "{text}");
         assert_eq!(err.exit_status(), ExitStatus::Busy);
         drop(first);
@@ -241,7 +253,10 @@ mod tests {
             (lock.map(|_| ()), told)
         });
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(!waiter.is_finished(), "the waiter must wait while the lock is held");
+        assert!(
+            !waiter.is_finished(),
+            "the waiter must wait while the lock is held"
+        );
         drop(first);
         let (result, told) = waiter.await.expect("join");
         result.expect("acquired after release");
