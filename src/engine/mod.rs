@@ -114,7 +114,12 @@ pub async fn connect() -> Result<Docker, EngineError> {
         reason,
         hint: hint.to_owned(),
     };
-    let docker = transport::client(&endpoint)?.with_request_modifier(registry_auth_as_base64url);
+    let docker = match transport::client(&endpoint) {
+        Ok(docker) => docker,
+        Err(transport::ClientError::Endpoint(err)) => return Err(err.into()),
+        Err(transport::ClientError::Unreachable(reason)) => return Err(unreachable(reason)),
+    }
+    .with_request_modifier(registry_auth_as_base64url);
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?

@@ -15,12 +15,24 @@ use super::endpoint::{Endpoint, EndpointError};
 /// bollard's per-request timeout, in seconds (its default).
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
+/// Why no client could be made.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The address itself is wrong.
+    Endpoint(EndpointError),
+    /// The address is fine but cannot be used now (no socket there, unreadable certificates).
+    Unreachable(String),
+}
+
 /// A client for `endpoint` (not yet contacted).
-pub fn client(endpoint: &Endpoint) -> Result<Docker, EndpointError> {
-    let bad = |why: String| EndpointError::BadHost {
-        host: endpoint.host.clone(),
-        why,
+pub fn client(endpoint: &Endpoint) -> Result<Docker, ClientError> {
+    let bad = |why: String| {
+        ClientError::Endpoint(EndpointError::BadHost {
+            host: endpoint.host.clone(),
+            why,
+        })
     };
+    let unreachable = |err: bollard::errors::Error| ClientError::Unreachable(err.to_string());
     let (scheme, rest) = endpoint
         .host
         .split_once("://")
@@ -31,7 +43,7 @@ pub fn client(endpoint: &Endpoint) -> Result<Docker, EndpointError> {
                 return Err(bad("TLS over a unix socket".into()));
             }
             Docker::connect_with_unix(rest, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                .map_err(|e| bad(e.to_string()))
+                .map_err(unreachable)
         }
         "tcp" | "http" | "https" => match &endpoint.tls {
             Some(tls) => Docker::connect_with_ssl(
@@ -42,9 +54,9 @@ pub fn client(endpoint: &Endpoint) -> Result<Docker, EndpointError> {
                 REQUEST_TIMEOUT_SECS,
                 API_DEFAULT_VERSION,
             )
-            .map_err(|e| bad(e.to_string())),
+            .map_err(unreachable),
             None => Docker::connect_with_http(rest, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                .map_err(|e| bad(e.to_string())),
+                .map_err(unreachable),
         },
         "ssh" => {
             let target = SshTarget::parse(rest).map_err(bad)?;

@@ -91,7 +91,7 @@ fn run_forwards_stdin_options_exit_codes_and_signals() {
     demo.project
         .run(demo.args(&["-e", "=x"], &["true"]))
         .code(2)
-        .stderr_has("-e =x");
+        .stderr_has("-e `=x` has no name");
 
     // SIGTERM to stevedore reaches the command, whose own exit code decides.
     let mut child = demo
