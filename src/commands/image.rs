@@ -347,6 +347,8 @@ pub(super) async fn build_images(
             no_cache: args.no_cache || update,
             pull: args.pull,
             target: target.stage.clone(),
+            builder: engine::builder::BuilderChoice::resolve(None),
+            secrets: Default::default(),
         };
         let printer = ctx.printer.clone();
         let service = target.service.clone();

@@ -4,6 +4,8 @@
 
 pub mod attach;
 pub mod build;
+pub mod builder;
+pub mod buildkit;
 pub mod containers;
 pub mod context;
 pub mod images;
