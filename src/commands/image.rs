@@ -313,6 +313,7 @@ pub(super) async fn build_images(
 ) -> anyhow::Result<Report> {
     let scope = scope(ctx, &args.select.env)?;
     let build_args = parse_build_args(&args.build_args)?;
+    let secrets = engine::buildkit::secrets::load(&args.secrets)?;
     let prepared = prepare(
         targets(
             ctx,
@@ -347,8 +348,8 @@ pub(super) async fn build_images(
             no_cache: args.no_cache || update,
             pull: args.pull,
             target: target.stage.clone(),
-            builder: engine::builder::BuilderChoice::resolve(None),
-            secrets: Default::default(),
+            builder: engine::builder::BuilderChoice::resolve(args.builder),
+            secrets: secrets.clone(),
         };
         let printer = ctx.printer.clone();
         let service = target.service.clone();
@@ -405,6 +406,10 @@ fn report_progress(printer: &Printer, service: &str, progress: BuildProgress) {
             "{service}: Step {number}/{total} : {instruction}"
         ))),
         BuildProgress::Output(line) => printer.emit(Event::debug(format!("{service}: {line}"))),
+        BuildProgress::Done {
+            instruction,
+            status,
+        } => printer.emit(Event::info(format!("{service}: {instruction} {status}"))),
         BuildProgress::Pull {
             id,
             status,

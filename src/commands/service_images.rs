@@ -84,6 +84,8 @@ pub async fn ensure_images(
             pull: false,
             build_args: Vec::new(),
             allow_secrets: Vec::new(),
+            builder: None,
+            secrets: Vec::new(),
         };
         build_images(ctx, args, false).await?;
     }

@@ -71,6 +71,13 @@ pub enum BuildProgress {
     },
     /// A line of the daemon's output.
     Output(String),
+    /// A BuildKit step finished: `status` is `CACHED`, `DONE 1.2s` or `ERROR`.
+    Done {
+        /// The step, e.g. `[2/6] RUN make`.
+        instruction: String,
+        /// How it ended.
+        status: String,
+    },
     /// A base-image layer is being pulled.
     Pull {
         /// The layer or image.

@@ -46,6 +46,8 @@ pub struct SyncedDir {
     pub name: String,
     /// The entries to send, in walk order.
     pub entries: Arc<Vec<ContextEntry>>,
+    /// File bytes sent so far, for the build summary.
+    pub sent: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Serves one DiffCopy call for `dirs`.
@@ -78,11 +80,12 @@ pub async fn serve(
         .filter(|p| !p.is_empty())
         .collect();
     let entries = dir.entries.clone();
+    let sent = dir.sent.clone();
     let Ok(mut send) = respond.send_response(grpc::response_head(), false) else {
         return;
     };
     let reader = MessageReader::new(request.into_body());
-    let result = run(&mut send, reader, entries, &includes).await;
+    let result = run(&mut send, reader, entries, &includes, &sent).await;
     let (code, message) = match result {
         Ok(()) => (Code::Ok, String::new()),
         Err(message) => (Code::Internal, message),
@@ -110,6 +113,7 @@ async fn run(
     mut reader: MessageReader,
     entries: Arc<Vec<ContextEntry>>,
     includes: &[String],
+    sent: &std::sync::atomic::AtomicU64,
 ) -> Result<(), String> {
     // Ids the daemon may ask for: index in the STAT stream → entry.
     let mut requestable: Vec<PathBuf> = Vec::new();
@@ -167,7 +171,8 @@ async fn run(
                     .get(id as usize)
                     .filter(|p| !p.as_os_str().is_empty())
                     .ok_or_else(|| format!("the daemon asked for unknown file id {id}"))?;
-                send_file(send, id, path).await?;
+                let bytes = send_file(send, id, path).await?;
+                sent.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
             }
             PACKET_FIN => {
                 let mut fin = Vec::new();
@@ -188,11 +193,13 @@ async fn run(
     Ok(())
 }
 
+/// Sends one file's data; returns its size.
 async fn send_file(
     send: &mut h2::SendStream<Bytes>,
     id: u32,
     path: &PathBuf,
-) -> Result<(), String> {
+) -> Result<u64, String> {
+    let mut total = 0u64;
     // A file that vanished since the walk is sent empty, as fsutil does.
     if let Ok(mut file) = tokio::fs::File::open(path).await {
         let mut buffer = vec![0u8; CHUNK];
@@ -204,6 +211,7 @@ async fn send_file(
             if n == 0 {
                 break;
             }
+            total += n as u64;
             grpc::send(send, grpc::frame(&data_packet(id, &buffer[..n])))
                 .await
                 .map_err(|e| e.to_string())?;
@@ -211,7 +219,8 @@ async fn send_file(
     }
     grpc::send(send, grpc::frame(&data_packet(id, &[])))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(total)
 }
 
 fn data_packet(id: u32, data: &[u8]) -> Vec<u8> {

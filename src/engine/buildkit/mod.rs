@@ -9,6 +9,7 @@ pub mod filesync;
 pub mod grpc;
 pub mod proto;
 pub mod request;
+pub mod secrets;
 pub mod session;
 pub mod status;
 
@@ -97,15 +98,18 @@ pub async fn build(
             kind: EntryKind::File,
         });
     }
-    let context_stats = stats(&request.entries);
+    let mut context_stats = stats(&request.entries);
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let dirs = vec![
         SyncedDir {
             name: "context".to_owned(),
             entries: Arc::new(request.entries.clone()),
+            sent: sent.clone(),
         },
         SyncedDir {
             name: "dockerfile".to_owned(),
             entries: Arc::new(dockerfile_entries),
+            sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         },
     ];
     let id = session_id();
@@ -189,6 +193,8 @@ pub async fn build(
     }
     drop(session);
     driver.abort();
+    // Bytes of file data the daemon asked for: on a rebuild, only the changed files.
+    context_stats.bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
     if let Some(message) = failure {
         return Err(failed(&request, &dockerfile_path, &tracker, message));
     }
@@ -231,11 +237,7 @@ fn handle_message(
                 match event {
                     StatusEvent::Started(_, vertex) => {
                         *steps += 1;
-                        progress(BuildProgress::Step {
-                            number: *steps,
-                            total: 0,
-                            instruction: vertex.name,
-                        });
+                        progress(BuildProgress::Output(format!("started {}", vertex.name)));
                     }
                     StatusEvent::Completed(_, vertex) => {
                         let took = match (vertex.started, vertex.completed) {
@@ -249,7 +251,10 @@ fn handle_message(
                         } else {
                             "ERROR".to_owned()
                         };
-                        progress(BuildProgress::Output(format!("{state} {}", vertex.name)));
+                        progress(BuildProgress::Done {
+                            instruction: vertex.name,
+                            status: state,
+                        });
                     }
                     StatusEvent::Log(_, line) => progress(BuildProgress::Output(line)),
                 }
