@@ -4,7 +4,11 @@
 //! ```sh
 //! cargo run --example ebsim -- [--registry-auth HOST=USER:PASS]... [--health-path /health]
 //!                              [--s3-endpoint URL] [--no-containers] [--step-ms N]
+//!                              [--create APPLICATION/ENVIRONMENT [--stack SOLUTION_STACK]]
 //! ```
+//!
+//! `--create` makes the application and the environment (default stack: the ECS platform that
+//! reads Dockerrun v2) and waits until it is `Ready`, as an operator would once in the console.
 //!
 //! It prints the environment variables that point the SDKs at it, then serves until Ctrl-C, and
 //! removes every container, network and pulled image it made on the way out. Knobs and state:
@@ -19,10 +23,14 @@ use std::time::Duration;
 
 use ebsim::{EbSim, EbSimOptions, RegistryCredentials, S3Access};
 
+/// The platform `--create` uses unless `--stack` names another: ECS, which reads Dockerrun v2.
+const DEFAULT_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
+
 fn usage() -> ! {
     eprintln!(
         "usage: cargo run --example ebsim -- [--registry-auth HOST=USER:PASS]... [--health-path PATH] \
-         [--s3-endpoint URL] [--no-containers] [--step-ms N]"
+         [--s3-endpoint URL] [--no-containers] [--step-ms N] \
+         [--create APPLICATION/ENVIRONMENT [--stack SOLUTION_STACK]]"
     );
     std::process::exit(2)
 }
@@ -33,6 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut s3_endpoint = None;
     let mut run_containers = true;
     let mut step_ms = None;
+    let mut create = None;
+    let mut stack = DEFAULT_STACK.to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,6 +70,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .unwrap_or_else(|| usage()),
                 );
             }
+            "--create" => {
+                let value = args.next().unwrap_or_else(|| usage());
+                let Some((app, env)) = value.split_once('/') else {
+                    usage()
+                };
+                create = Some((app.to_owned(), env.to_owned()));
+            }
+            "--stack" => stack = args.next().unwrap_or_else(|| usage()),
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -109,9 +127,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if let Some((app, env)) = &create {
+        runtime.block_on(create_environment(&sim, app, env, &stack))?;
+        println!("# created application {app} and environment {env} ({stack}): Ready");
+    }
+    use std::io::Write;
+    std::io::stdout().flush()?;
     runtime.block_on(tokio::signal::ctrl_c())?;
     eprintln!("stopping: removing what the emulator created");
     drop(sim);
     drop(server);
     Ok(())
+}
+
+/// Create `app` and its environment `env` on `stack` through the SDK, then wait until it is
+/// `Ready` (the emulator launches it in a few steps).
+async fn create_environment(
+    sim: &EbSim,
+    app: &str,
+    env: &str,
+    stack: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let eb = sim.client();
+    eb.create_application().application_name(app).send().await?;
+    eb.create_environment()
+        .application_name(app)
+        .environment_name(env)
+        .solution_stack_name(stack)
+        .send()
+        .await?;
+    for _ in 0..600 {
+        let out = eb
+            .describe_environments()
+            .environment_names(env)
+            .send()
+            .await?;
+        let status = out.environments().first().and_then(|e| e.status().cloned());
+        if status.as_ref().map(|s| s.as_str()) == Some("Ready") {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("environment {env} did not become Ready").into())
 }

@@ -48,7 +48,15 @@ const DEPLOY_FAMILY: &[&str] = &[
 ];
 
 /// Global options that take a value (the value must be skipped when looking for positionals).
-const GLOBAL_WITH_VALUE: &[&str] = &["-C", "--project-dir", "--color", "--profile", "--region"];
+const GLOBAL_WITH_VALUE: &[&str] = &[
+    "-C",
+    "--project-dir",
+    "--color",
+    "--profile",
+    "--region",
+    "-c",
+    "--context",
+];
 
 /// The result of rewriting the process arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -82,6 +82,10 @@ pub struct GlobalArgs {
     /// Never prompt; assume yes (implied when stdin is not a terminal)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+
+    /// Docker context to use (overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`)
+    #[arg(short = 'c', long = "context", value_name = "NAME", global = true)]
+    pub context: Option<String>,
 }
 
 /// `--color` values.
@@ -142,7 +146,7 @@ pub enum Command {
 
     /// Run a command in a one-off container (removed afterwards); its exit code is returned
     #[command(
-        after_help = "Examples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)"
+        after_help = "Piped stdin is forwarded (`echo hi | stevedore run dev -- cat` prints hi); a TTY is used when stdin and stdout are terminals, unless -T. Signals stevedore receives are passed to the command; its exit code becomes stevedore's.\n\nExamples:\n  stevedore run dev -- ls -la\n  stevedore run prod app -- sh -c 'exit 7'   (exits 7)\n  echo hi | stevedore run dev -T -- cat\n  stevedore run dev -e DEBUG=1 -w /tmp -u nobody -- env"
     )]
     Run(RunArgs),
 
@@ -337,6 +341,10 @@ pub struct DownArgs {
     /// Also remove containers of services no longer in the compose file
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Also remove images, as Compose does: `local` the ones `start` built, `all` every
+    /// image the services use
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub rmi: Option<RemoveImages>,
     /// Seconds a container gets to stop before it is killed
     #[arg(
         short = 't',
@@ -345,6 +353,15 @@ pub struct DownArgs {
         default_value_t = 10
     )]
     pub stop_timeout: u64,
+}
+
+/// `down --rmi`: which images go with the containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemoveImages {
+    /// The images built for services with a `build:` section (`<project>-<service>:<env>`).
+    Local,
+    /// Those and the images of services with only an `image:`.
+    All,
 }
 
 /// `status`.
@@ -404,9 +421,28 @@ pub struct RunArgs {
     pub service: Option<String>,
     #[command(flatten)]
     pub compose: ComposeArgs,
+    #[command(flatten)]
+    pub container: OneOffArgs,
     /// The command to run, after `--`
     #[arg(last = true, value_name = "CMD")]
     pub cmd: Vec<String>,
+}
+
+/// How a one-off container runs, as `docker run`/`docker compose run` take it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OneOffArgs {
+    /// No TTY, even on a terminal (piped stdin is still passed)
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to pass this shell's value); repeatable
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub set_env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User (name or uid[:gid]) to run as
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
 }
 
 /// `task`.

@@ -1,8 +1,9 @@
 //! The exit-code contract (ARCHITECTURE §2), and how an error chain maps onto it.
 //!
-//! Core modules return `thiserror` enums; each implements [`Coded`]. At the command edge errors
-//! travel as `anyhow::Error` with context; [`classify`] walks the chain and returns the code of
-//! the first error that knows its own.
+//! Core modules return `thiserror` enums; each implements [`Coded`] and is listed in
+//! `crate::CODED_ERRORS`. At the command edge errors travel as `anyhow::Error` with context;
+//! [`classify`] walks the chain and returns the code of the first error that knows its own.
+//! This module is a leaf: it names no other module's types.
 
 use std::fmt;
 
@@ -98,10 +99,21 @@ impl Coded for CommandError {
     }
 }
 
-/// Find the exit status of an error chain: the first error in it that implements [`Coded`].
-pub fn classify(err: &anyhow::Error) -> ExitStatus {
+/// Asks one error whether it is of a type that knows its exit status.
+pub type Classifier = fn(&(dyn std::error::Error + 'static)) -> Option<ExitStatus>;
+
+/// The [`Classifier`] of error type `T`.
+pub fn classifier<T: Coded + std::error::Error + 'static>(
+    cause: &(dyn std::error::Error + 'static),
+) -> Option<ExitStatus> {
+    cause.downcast_ref::<T>().map(Coded::exit_status)
+}
+
+/// Find the exit status of an error chain: the first error in it that one of `types` knows
+/// (the crate's list is `crate::CODED_ERRORS`; this module knows no other module's errors).
+pub fn classify(err: &anyhow::Error, types: &[Classifier]) -> ExitStatus {
     for cause in err.chain() {
-        if let Some(status) = coded(cause) {
+        if let Some(status) = types.iter().find_map(|known| known(cause)) {
             return status;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
@@ -111,34 +123,6 @@ pub fn classify(err: &anyhow::Error) -> ExitStatus {
         }
     }
     ExitStatus::Failure
-}
-
-/// The status of one error, if its type is one of ours.
-fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<ExitStatus> {
-    macro_rules! try_types {
-        ($($ty:ty),* $(,)?) => {
-            $(if let Some(e) = cause.downcast_ref::<$ty>() { return Some(e.exit_status()); })*
-        };
-    }
-    try_types!(
-        CommandError,
-        crate::project::ProjectError,
-        crate::project::dotenv::DotenvError,
-        crate::ignore::docker::DockerIgnoreError,
-        crate::ignore::eb::EbIgnoreError,
-        crate::engine::EngineError,
-        crate::engine::build::BuildError,
-        crate::engine::push::PushError,
-        crate::registry::client::RegistryError,
-        crate::registry::ecr::EcrError,
-        crate::git::GitError,
-        crate::compose::ComposeError,
-        crate::release::VersionError,
-        crate::engine::context::ContextError,
-        crate::bundle::BundleError,
-        crate::aws::AwsError,
-    );
-    None
 }
 
 #[cfg(test)]
@@ -170,7 +154,12 @@ mod tests {
     fn classify_finds_a_coded_error_behind_context() {
         let err = anyhow::Error::new(CommandError::new(ExitStatus::Busy, "locked"))
             .context("deploying prod");
-        assert_eq!(classify(&err), ExitStatus::Busy);
-        assert_eq!(classify(&anyhow::anyhow!("plain")), ExitStatus::Failure);
+        let known: [Classifier; 1] = [classifier::<CommandError>];
+        assert_eq!(classify(&err, &known), ExitStatus::Busy);
+        assert_eq!(classify(&err, &[]), ExitStatus::Failure, "an unknown type");
+        assert_eq!(
+            classify(&anyhow::anyhow!("plain"), &known),
+            ExitStatus::Failure
+        );
     }
 }

@@ -11,7 +11,9 @@ pub mod compose;
 pub mod engine;
 pub mod exit;
 pub mod git;
+pub mod hint;
 pub mod ignore;
+pub mod image;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod output;
@@ -31,6 +33,28 @@ use crate::commands::Context;
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{OutputOptions, Printer, Verbosity};
 
+/// Every error type that says its own exit status ([`exit::Coded`]): [`exit::classify`] asks
+/// each in turn. A new core error type is added here, next to its `Coded` impl's module.
+pub const CODED_ERRORS: &[exit::Classifier] = &[
+    exit::classifier::<CommandError>,
+    exit::classifier::<project::ProjectError>,
+    exit::classifier::<project::dotenv::DotenvError>,
+    exit::classifier::<ignore::docker::DockerIgnoreError>,
+    exit::classifier::<ignore::eb::EbIgnoreError>,
+    exit::classifier::<engine::EngineError>,
+    exit::classifier::<engine::endpoint::EndpointError>,
+    exit::classifier::<engine::build::BuildError>,
+    exit::classifier::<engine::push::PushError>,
+    exit::classifier::<registry::client::RegistryError>,
+    exit::classifier::<registry::ecr::EcrError>,
+    exit::classifier::<git::GitError>,
+    exit::classifier::<compose::ComposeError>,
+    exit::classifier::<release::VersionError>,
+    exit::classifier::<engine::context::ContextError>,
+    exit::classifier::<bundle::BundleError>,
+    exit::classifier::<aws::AwsError>,
+];
+
 /// Run stevedore with `args` (argv[0] included) and return the exit status.
 pub fn run(args: Vec<OsString>) -> ExitStatus {
     let cli = match rewrite_and_parse(args) {
@@ -48,7 +72,19 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         cli.global.color,
     ));
     init_tracing(cli.global.verbose);
+    engine::endpoint::set_context_flag(cli.global.context.clone());
     let command_name = commands::name_of(&cli.command);
+    let (compose_file, compose_project) = commands::compose_flags_of(&cli.command);
+    hint::record(hint::Invocation {
+        program: hint::Invocation::program_from_env(),
+        project_dir: cli
+            .global
+            .project_dir
+            .as_ref()
+            .map(|d| d.display().to_string()),
+        compose_file: compose_file.map(|f| f.display().to_string()),
+        compose_project: compose_project.map(str::to_owned),
+    });
     let start_dir = match start_dir(&cli) {
         Ok(dir) => dir,
         Err(err) => {
@@ -60,6 +96,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
         global: cli.global,
         printer: printer.clone(),
         start_dir,
+        loaded: Default::default(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -78,7 +115,7 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
             report.status
         }
         Err(err) => {
-            let status = exit::classify(&err);
+            let status = exit::classify(&err, CODED_ERRORS);
             printer.error(command_name, &err, status);
             status
         }
@@ -120,14 +157,45 @@ fn rewrite_and_parse(args: Vec<OsString>) -> Result<Cli, ExitStatus> {
         Invocation::Parse(args) => args,
         Invocation::EnvHelp { env, args } => return Err(env_help_or_usage(&env, args)),
     };
+    let json = wants_json(&args);
     Cli::try_parse_from(args).map_err(|err| {
         let _ = err.print();
         if err.use_stderr() {
+            if json {
+                // Scripts reading --json get their final object for this outcome too.
+                let rendered = err.render().to_string();
+                let mut parts = rendered.split("\n\n");
+                let message = parts
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let usage: Vec<&str> = parts.map(str::trim).filter(|p| !p.is_empty()).collect();
+                let summary = serde_json::json!({
+                    "event": "summary",
+                    "command": serde_json::Value::Null,
+                    "ok": false,
+                    "exit_code": ExitStatus::Usage.code(),
+                    "error": message,
+                    "causes": usage,
+                });
+                println!("{summary}");
+            }
             ExitStatus::Usage
         } else {
             ExitStatus::Ok
         }
     })
+}
+
+/// Whether `--json` is among the options (before a `--` that starts a container command).
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
 }
 
 /// `stevedore <word> --help`: help for environment `word` when it is one (or when no project is
@@ -173,4 +241,32 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod coded_errors_tests {
+    /// Every type with a `Coded` impl in the sources is in `CODED_ERRORS`: a type left out would
+    /// exit 1 ("unexpected") instead of its documented code.
+    #[test]
+    fn every_coded_error_type_is_listed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let lib = std::fs::read_to_string(root.join("lib.rs")).expect("lib.rs");
+        let pattern = regex::Regex::new(r"impl (?:crate::exit::|exit::)?Coded for (?:\w+::)*(\w+)")
+            .expect("pattern");
+        let mut found = Vec::new();
+        for entry in walkdir::WalkDir::new(&root) {
+            let entry = entry.expect("walk src");
+            if entry.path().extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(entry.path()).expect("read");
+                found.extend(pattern.captures_iter(&text).map(|c| c[1].to_owned()));
+            }
+        }
+        assert!(found.len() >= 10, "{found:?}");
+        for name in found {
+            assert!(
+                lib.contains(&format!("{name}>,")),
+                "{name} implements Coded but is not in CODED_ERRORS"
+            );
+        }
+    }
 }

@@ -20,9 +20,18 @@ pub struct SecretHit {
 /// Files whose name marks them as templates, never secrets.
 const TEMPLATE_SUFFIXES: &[&str] = &[".example", ".sample", ".template", ".dist"];
 
-/// Classify one file. `read` gives its content, for files that are secrets only when they hold
-/// a token (`.npmrc`, `.pypirc`).
-pub fn classify(rel_path: &str, read: impl FnOnce() -> Option<String>) -> Option<SecretHit> {
+/// How much of a file the content rules read: key headers and credential shapes sit at the
+/// start, and reading a few KiB keeps the guard cheap on contexts of many files.
+pub const SNIFF_BYTES: usize = 8 * 1024;
+
+/// Files larger than this are not sniffed (keys, tokens and credential files are small; a big
+/// file is data or an artefact).
+pub const SNIFF_MAX_FILE: u64 = 1024 * 1024;
+
+/// Classify one file. `head` gives up to [`SNIFF_BYTES`] of its content (or `None` when it is
+/// unreadable or larger than [`SNIFF_MAX_FILE`]); it is called only when no name rule matched,
+/// and not at all for templates.
+pub fn classify(rel_path: &str, head: impl FnOnce() -> Option<Vec<u8>>) -> Option<SecretHit> {
     let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
     let hit = |reason, ignore_line: String| {
         Some(SecretHit {
@@ -39,27 +48,129 @@ pub fn classify(rel_path: &str, read: impl FnOnce() -> Option<String>) -> Option
         };
         return hit("a .env file (runtime secrets)", line);
     }
-    if name.ends_with(".pem") {
-        return hit("a PEM key or certificate", "**/*.pem".into());
+    if TEMPLATE_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+        return None;
     }
-    for key in ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"] {
-        if name.starts_with(key) && !name.ends_with(".pub") {
-            return hit("an SSH private key", format!("**/{key}*"));
-        }
+    if let Some((reason, line)) = by_name(rel_path, name) {
+        return hit(reason, line);
     }
-    if rel_path == ".aws/credentials" || rel_path.ends_with("/.aws/credentials") {
-        return hit("AWS credentials", "**/.aws".into());
-    }
-    if rel_path == ".docker/config.json" || rel_path.ends_with("/.docker/config.json") {
-        return hit("Docker registry credentials", "**/.docker".into());
-    }
-    if matches!(name, ".npmrc" | ".pypirc") && read().is_some_and(|text| holds_token(&text)) {
+    let head = head()?;
+    if matches!(name, ".npmrc" | ".pypirc") && holds_token(&String::from_utf8_lossy(&head)) {
         return hit(
             "a package-registry config holding a token",
             format!("**/{name}"),
         );
     }
+    by_content(&head).and_then(|reason| hit(reason, format!("/{rel_path}")))
+}
+
+/// Rules on the name (or path) alone: `(reason, ignore line)`.
+fn by_name(rel_path: &str, name: &str) -> Option<(&'static str, String)> {
+    let lower = name.to_ascii_lowercase();
+    let extension = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let ends_with_path = |tail: &str| rel_path == tail || rel_path.ends_with(&format!("/{tail}"));
+    let named = |pattern: &str| format!("**/{pattern}");
+    Some(match () {
+        _ if extension == "pem" => ("a PEM key or certificate", named("*.pem")),
+        _ if extension == "key" => ("a private key file", named("*.key")),
+        _ if extension == "ppk" => ("a PuTTY private key", named("*.ppk")),
+        _ if matches!(extension, "p12" | "pfx") => {
+            ("a PKCS#12 keystore", named(&format!("*.{extension}")))
+        }
+        _ if matches!(extension, "jks" | "keystore") => {
+            ("a Java keystore", named(&format!("*.{extension}")))
+        }
+        _ if ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"]
+            .iter()
+            .any(|k| name.starts_with(k) && !name.ends_with(".pub")) =>
+        {
+            let key = ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"]
+                .into_iter()
+                .find(|k| name.starts_with(k))
+                .unwrap_or("id_rsa");
+            ("an SSH private key", named(&format!("{key}*")))
+        }
+        _ if name == "deploy_key" || (name.ends_with("_deploy_key") && !name.ends_with(".pub")) => {
+            ("an SSH deploy key", named(name))
+        }
+        _ if ends_with_path(".aws/credentials") => ("AWS credentials", named(".aws")),
+        _ if ends_with_path(".docker/config.json") => {
+            ("Docker registry credentials", named(".docker"))
+        }
+        _ if ends_with_path(".kube/config") || lower.starts_with("kubeconfig") => {
+            ("a Kubernetes config (cluster credentials)", named(name))
+        }
+        _ if matches!(name, ".git-credentials" | ".netrc" | "_netrc") => {
+            ("stored login credentials", named(name))
+        }
+        _ if matches!(name, ".vault-token" | ".htpasswd" | ".envrc" | "master.key") => {
+            ("a credentials file", named(name))
+        }
+        _ if lower.starts_with("terraform.tfstate") => (
+            "Terraform state (holds resource secrets)",
+            named("*.tfstate*"),
+        ),
+        _ if matches!(
+            lower.as_str(),
+            "credentials.json" | "secrets.json" | "secrets.yml" | "secrets.yaml"
+        ) || (lower.starts_with("client_secret") && extension == "json") =>
+        {
+            ("a credentials file", named(name))
+        }
+        _ => return None,
+    })
+}
+
+/// Rules on the first bytes of a file.
+fn by_content(head: &[u8]) -> Option<&'static str> {
+    // Java keystores announce themselves: JKS 0xFEEDFEED, JCEKS 0xCECECECE.
+    if head.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) || head.starts_with(&[0xCE, 0xCE, 0xCE, 0xCE]) {
+        return Some("a Java keystore (by its magic bytes)");
+    }
+    let text = String::from_utf8_lossy(head);
+    if let Some(at) = text.find("-----BEGIN ")
+        && text[at..]
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("PRIVATE KEY-----"))
+    {
+        return Some("a private key (PEM/OpenSSH header)");
+    }
+    if text.starts_with("PuTTY-User-Key-File-") {
+        return Some("a PuTTY private key");
+    }
+    if text.contains("\"type\"")
+        && text.contains("service_account")
+        && text.contains("\"private_key\"")
+    {
+        return Some("a cloud service-account key (JSON)");
+    }
+    if aws_key_pair(&text) {
+        return Some("an AWS access key id with its secret key");
+    }
     None
+}
+
+/// An AWS access key id (`AKIA…`/`ASIA…`, 20 characters) and, in the same text, a 40-character
+/// secret-shaped word: one alone is an id in docs or a random string.
+fn aws_key_pair(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '/' || c == '+'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let key_id = words.iter().any(|w| {
+        w.len() == 20
+            && (w.starts_with("AKIA") || w.starts_with("ASIA"))
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    });
+    key_id
+        && words.iter().any(|w| {
+            w.len() == 40
+                && w.chars().any(|c| c.is_ascii_lowercase())
+                && w.chars()
+                    .any(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
 }
 
 /// `.env`, `.env.local`, `.env.production`, but not `.env.example`.
@@ -87,6 +198,20 @@ fn holds_token(text: &str) -> bool {
     })
 }
 
+/// Up to [`SNIFF_BYTES`] of the file at `path`, when it is a regular file of at most
+/// [`SNIFF_MAX_FILE`] bytes.
+pub fn read_head(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > SNIFF_MAX_FILE {
+        return None;
+    }
+    let mut head = Vec::with_capacity(SNIFF_BYTES.min(meta.len() as usize));
+    file.take(SNIFF_BYTES as u64).read_to_end(&mut head).ok()?;
+    Some(head)
+}
+
 /// Check every file in `rel_paths` (relative to `root`); files listed in `allowed` (relative to
 /// `root`, or absolute) pass.
 pub fn scan<'a>(
@@ -107,7 +232,7 @@ pub fn scan<'a>(
     rel_paths
         .into_iter()
         .filter(|rel| !allowed.contains(&normalise(&root.join(rel))))
-        .filter_map(|rel| classify(rel, || std::fs::read_to_string(root.join(rel)).ok()))
+        .filter_map(|rel| classify(rel, || read_head(&root.join(rel))))
         .collect()
 }
 
@@ -144,7 +269,7 @@ mod tests {
     use super::*;
 
     fn reason(path: &str, content: &str) -> Option<String> {
-        classify(path, || Some(content.to_owned())).map(|h| h.ignore_line)
+        classify(path, || Some(content.as_bytes().to_vec())).map(|h| h.ignore_line)
     }
 
     #[test]
@@ -183,6 +308,70 @@ mod tests {
         for (path, content, want) in table {
             assert_eq!(reason(path, content).as_deref(), *want, "{path}");
         }
+    }
+
+    /// `\n` and `\xNN` escapes of the table's content column.
+    fn unescape(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1)) {
+                (b'\\', Some(b'n')) => {
+                    out.push(b'\n');
+                    i += 2;
+                }
+                (b'\\', Some(b'x')) => {
+                    let hex = &text[i + 2..i + 4];
+                    out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
+                    i += 4;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn data_table_of_names_contents_and_look_alikes() {
+        let table = include_str!("../tests/data/secrets.tsv");
+        let mut rows = 0;
+        for line in table
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 3, "{line}");
+            let (path, content, want) = (cols[0], unescape(cols[1]), cols[2]);
+            let got = classify(path, || Some(content.clone()));
+            match (want, got) {
+                ("-", None) => {}
+                ("-", Some(hit)) => panic!("{path} must pass, refused as {}", hit.reason),
+                (word, None) => panic!("{path} must be refused ({word}), passed"),
+                (word, Some(hit)) => assert!(
+                    hit.reason.contains(word),
+                    "{path}: reason `{}` lacks `{word}`",
+                    hit.reason
+                ),
+            }
+            rows += 1;
+        }
+        assert!(rows >= 40, "{rows} rows");
+    }
+
+    #[test]
+    fn only_the_head_of_small_regular_files_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("big.bin");
+        std::fs::write(&big, vec![b'a'; (SNIFF_MAX_FILE + 1) as usize]).expect("write");
+        assert_eq!(read_head(&big), None, "too big to sniff");
+        let small = dir.path().join("small.txt");
+        std::fs::write(&small, vec![b'b'; SNIFF_BYTES * 3]).expect("write");
+        assert_eq!(read_head(&small).map(|h| h.len()), Some(SNIFF_BYTES));
+        assert_eq!(read_head(dir.path()), None, "a directory is not sniffed");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 # One HTTP/1.0 exchange: read the request line, fetch the same path from $UPSTREAM, answer with
 # its status and body. Small enough for busybox; the demo needs GET only.
 read -r method path _ || exit 0
+# A bare TCP connect (the health check) sends nothing: answer nothing, log nothing.
+[ -n "$method" ] || exit 0
 while read -r header && [ "$(printf '%s' "$header" | tr -d '\r')" != "" ]; do :; done
 body="$(mktemp)"
 if wget -q -O "$body" "http://${UPSTREAM:-app:8080}${path}"; then

@@ -130,8 +130,7 @@ pub async fn wait_ready(
             return Err(AwsError::Busy {
                 message: format!(
                     "environment {name} is still {} (another operation is running); gave up \
-                     waiting for Ready. Try again later, or abort the operation with `stevedore \
-                     deploy <env> --abort`",
+                     waiting for Ready",
                     state.status
                 ),
             });

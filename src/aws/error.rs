@@ -2,8 +2,9 @@
 //! that is busy 10, a missing region or environment (configuration) 3.
 
 use std::fmt::Debug;
+use std::sync::OnceLock;
 
-use aws_sdk_elasticbeanstalk::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_elasticbeanstalk::error::{ProvideErrorMetadata, SdkError};
 
 use crate::exit::{Coded, ExitStatus};
 
@@ -12,8 +13,9 @@ use crate::exit::{Coded, ExitStatus};
 pub enum AwsError {
     /// No credentials could be resolved.
     #[error(
-        "no usable AWS credentials ({detail}); pass --profile or set [aws] profile, run `aws sso \
-         login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        "no usable AWS credentials{} ({detail}); {}",
+        scope_text(None),
+        credentials_fix(detail)
     )]
     Credentials {
         /// What the SDK said.
@@ -44,7 +46,12 @@ pub enum AwsError {
         message: String,
     },
     /// AWS answered with an error.
-    #[error("{operation} failed: {code}: {message}")]
+    #[error(
+        "{} {operation} failed{}: {code}: {message}{}",
+        service_of(operation),
+        scope_text(Some(operation)),
+        api_fix(operation, code)
+    )]
     Api {
         /// The API operation.
         operation: &'static str,
@@ -54,7 +61,12 @@ pub enum AwsError {
         message: String,
     },
     /// The request never got an answer (network, endpoint, timeout).
-    #[error("{operation}: no answer from AWS: {detail}")]
+    #[error(
+        "{} {operation}: no answer from AWS{}: {detail}. Check the network (and HTTPS_PROXY), \
+         the region, and AWS_ENDPOINT_URL if you use one",
+        service_of(operation),
+        scope_text(Some(operation))
+    )]
     Unreachable {
         /// The API operation.
         operation: &'static str,
@@ -119,7 +131,7 @@ impl AwsError {
                 }
             }
             _ => {
-                let detail = DisplayErrorContext(&err).to_string();
+                let detail = error_chain(&err);
                 if detail.contains("credentials") || detail.contains("Credentials") {
                     AwsError::Credentials { detail }
                 } else {
@@ -143,5 +155,186 @@ impl AwsError {
             AwsError::Api { message, .. } => Some(message),
             _ => None,
         }
+    }
+}
+
+/// Where requests go, recorded once the clients are configured, so that every error can say
+/// it (the SDK's errors do not).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The region in use.
+    pub region: String,
+    /// The profile (`default` unless named).
+    pub profile: String,
+}
+
+static SCOPE: OnceLock<Scope> = OnceLock::new();
+
+/// Record the region and profile in use (first call wins: one process, one target).
+pub fn set_scope(scope: Scope) {
+    let _ = SCOPE.set(scope);
+}
+
+/// An error and its sources in one line, each by its `Display` (never `Debug`).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The AWS service an operation belongs to.
+pub fn service_of(operation: &str) -> &'static str {
+    match operation {
+        "PutObject"
+        | "HeadObject"
+        | "GetObject"
+        | "CreateMultipartUpload"
+        | "UploadPart"
+        | "CompleteMultipartUpload"
+        | "AbortMultipartUpload"
+        | "ListObjectsV2"
+        | "HeadBucket"
+        | "CreateBucket" => "S3",
+        "GetAuthorizationToken"
+        | "DescribeRepositories"
+        | "CreateRepository"
+        | "BatchGetImage"
+        | "DescribeImages" => "ECR",
+        "" => "AWS",
+        _ => "Elastic Beanstalk",
+    }
+}
+
+/// The environment variable naming a service's endpoint, as the SDK reads it.
+fn endpoint_variable(service: &str) -> &'static str {
+    match service {
+        "S3" => "AWS_ENDPOINT_URL_S3",
+        "ECR" => "AWS_ENDPOINT_URL_ECR",
+        _ => "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK",
+    }
+}
+
+/// The endpoint requests of `service` go to, and why.
+pub fn endpoint_of(service: &str, region: &str) -> String {
+    let specific = endpoint_variable(service);
+    for var in [specific, "AWS_ENDPOINT_URL"] {
+        if let Some(url) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+            return format!("{url} (from {var})");
+        }
+    }
+    let host = match service {
+        "S3" => "s3",
+        "ECR" => "api.ecr",
+        _ => "elasticbeanstalk",
+    };
+    format!("https://{host}.{region}.amazonaws.com")
+}
+
+/// " (endpoint …, region …, profile …)" when the clients were configured.
+fn scope_text(operation: Option<&str>) -> String {
+    let Some(scope) = SCOPE.get() else {
+        return String::new();
+    };
+    match operation {
+        Some(operation) => format!(
+            " (endpoint {}, region {}, profile {})",
+            endpoint_of(service_of(operation), &scope.region),
+            scope.region,
+            scope.profile
+        ),
+        None => format!(" for profile {} in region {}", scope.profile, scope.region),
+    }
+}
+
+fn profile_name() -> String {
+    SCOPE
+        .get()
+        .map(|s| s.profile.clone())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// What to do about credentials that did not work.
+fn credentials_fix(detail: &str) -> String {
+    let profile = profile_name();
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("sso") || lower.contains("expired") || lower.contains("token") {
+        format!(
+            "the session has expired or was never started: run `aws sso login --profile {profile}` \
+             (or refresh the keys of profile {profile})"
+        )
+    } else {
+        format!(
+            "pass --profile or set [aws] profile, run `aws configure --profile {profile}` or \
+             `aws sso login --profile {profile}`, or export AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY"
+        )
+    }
+}
+
+/// The fix for an API error code, when one is known.
+fn api_fix(operation: &str, code: &str) -> String {
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => format!(
+            ". The identity of profile {} may not call {operation}: grant it in IAM, or use \
+             another --profile",
+            profile_name()
+        ),
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException" => {
+            ". The resource lives in another region: pass --region or set [aws] region".into()
+        }
+        "NoSuchBucket" => ". Check the bucket name and the region".into(),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+            ". AWS is rate limiting this account; retry in a minute".into()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_one_paragraph_with_a_fix_and_no_debug_dump() {
+        let err = AwsError::Api {
+            operation: "DescribeEnvironments",
+            code: "AccessDenied".into(),
+            message: "User: x is not authorized".into(),
+        }
+        .to_string();
+        assert!(
+            err.starts_with("Elastic Beanstalk DescribeEnvironments failed"),
+            "{err}"
+        );
+        assert!(
+            err.contains("AccessDenied: User: x is not authorized"),
+            "{err}"
+        );
+        assert!(err.contains("grant it in IAM"), "{err}");
+        let err = AwsError::Credentials {
+            detail: "the SSO session has expired".into(),
+        }
+        .to_string();
+        assert!(err.contains("aws sso login --profile"), "{err}");
+        let io = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused",
+        ));
+        let chain = error_chain(&io);
+        assert!(
+            !chain.contains("Custom {") && !chain.contains("kind:"),
+            "{chain}"
+        );
+        assert!(!err.contains('\n'));
     }
 }

@@ -43,10 +43,34 @@ fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// The SDK's HTTPS client (rustls with aws-lc, as its default) with the proxies of the
+/// environment: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, in either case. The SDK's default
+/// client ignores them.
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::{Builder, Connector, proxy::ProxyConfig, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder();
+        if let Some(settings) = settings {
+            builder = builder.connector_settings(settings.clone());
+        }
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            builder = builder.sleep_impl(sleep);
+        }
+        builder
+            .proxy_config(ProxyConfig::from_env())
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build()
+    })
+}
+
 /// Build the clients, checking up front that credentials resolve (a clear exit 5 instead of a
 /// failed request later).
 pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .http_client(http_client());
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
     }
@@ -58,6 +82,14 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
         .region()
         .map(|r| r.as_ref().to_owned())
         .ok_or(AwsError::NoRegion)?;
+    super::error::set_scope(super::error::Scope {
+        region: region.clone(),
+        profile: target
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+            .unwrap_or_else(|| "default".into()),
+    });
     let provider = config
         .credentials_provider()
         .ok_or_else(|| AwsError::Credentials {
@@ -67,7 +99,7 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
         .provide_credentials()
         .await
         .map_err(|e| AwsError::Credentials {
-            detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            detail: super::error::error_chain(&e),
         })?;
     let eb = aws_sdk_elasticbeanstalk::Client::new(&config);
     let s3_config = aws_sdk_s3::config::Builder::from(&config)

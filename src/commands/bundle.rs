@@ -17,6 +17,7 @@ use crate::cli::BundleArgs;
 use crate::compose;
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::output::{Event, Report};
 use crate::project::settings::{self, Settings};
 use crate::release::{ReleaseRecord, ReleaseVersion};
@@ -131,20 +132,18 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
     let version = ReleaseVersion::parse(options.version)?;
     let scope = ReleaseScope::load(ctx, options.env)?;
     let git = Git::new(&scope.project.root);
-    // Warnings were shown by ReleaseScope::load; this second look only reads values.
-    let resolution = settings::load(
-        &scope.project,
-        &ctx.flag_values(),
-        &git.eb_branch(),
-        Some(options.env),
-    )?;
-    let settings = resolution.settings;
-    let env_settings = settings
+    let loaded = ctx.settings(Some(options.env))?;
+    let env_settings = loaded
+        .resolution
+        .settings
         .environment
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
-    let format_setting = setting(&env_settings.bundle_format).unwrap_or_else(|| "v2".into());
-    let format = BundleFormat::parse(&format_setting)?;
+    let format = loaded
+        .resolution
+        .typed
+        .bundle_format
+        .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
     let auth = setting(&env_settings.registry_auth)
         .map(|text| S3Ref::parse(&text))
         .transpose()?;
@@ -180,7 +179,7 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
     };
     Ok(Prepared {
         scope,
-        settings,
+        settings: loaded.resolution.settings.clone(),
         version,
         commit,
         pins,
@@ -242,9 +241,10 @@ fn resolve_pins(
             return Err(CommandError::new(
                 ExitStatus::InvalidInput,
                 format!(
-                    "version {version} is not released (no tag {tag}); run `stevedore release \
-                     {env} {version}` and `stevedore publish {env} {version}` first (or `bundle \
-                     --allow-unpinned` to inspect a bundle now)"
+                    "version {version} is not released (no tag {tag}); run `{}` and `{}` first \
+                     (or `bundle --allow-unpinned` to inspect a bundle now)",
+                    hint::command(&["release", env, &version.to_string()]),
+                    hint::command(&["publish", env, &version.to_string()])
                 ),
             )
             .into());
@@ -292,9 +292,9 @@ fn resolve_pins(
                 ExitStatus::InvalidInput,
                 format!(
                     "version {version} is released but not published: no digest recorded for {}; \
-                     run `stevedore publish {env} {version}` (deploys run images pinned by \
-                     digest only)",
-                    unpinned.join(", ")
+                     run `{}` (deploys run images pinned by digest only)",
+                    unpinned.join(", "),
+                    hint::command(&["publish", env, &version.to_string()])
                 ),
             )
             .into());

@@ -3,25 +3,25 @@
 use serde_json::json;
 
 use super::Context;
-use crate::git::Git;
-use crate::output::{Event, Report};
-use crate::project::settings::{self, Setting};
+use crate::output::Report;
+use crate::project::settings::Setting;
 
 /// Resolve and print the configuration, masking secret values.
 pub fn run(ctx: &Context, env: Option<&str>) -> anyhow::Result<Report> {
-    let project = ctx.project()?;
-    let branch = Git::new(&project.root).eb_branch();
-    let resolution = settings::load(&project, &ctx.flag_values(), &branch, env)?;
-    for warning in &resolution.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
-    }
-    let all = resolution.settings.all();
+    let loaded = ctx.settings(env)?;
+    let project = &loaded.project;
+    let all = loaded.resolution.settings.all();
+    let (docker, docker_line) = crate::engine::endpoint::report();
     let data = json!({
         "project_root": project.root,
         "environment": env,
         "settings": all,
+        "docker_endpoint": docker,
     });
-    Ok(Report::ok(data, table(&all)))
+    Ok(Report::ok(
+        data,
+        format!("{}\ndocker endpoint: {docker_line}\n", table(&all)),
+    ))
 }
 
 /// KEY  VALUE  SOURCE, aligned.

@@ -13,7 +13,7 @@ use crate::git::Git;
 use crate::ignore::{docker::DockerIgnore, eb::EbIgnore};
 use crate::output::{CheckStatus, Event, Report};
 use crate::project::Project;
-use crate::project::settings::{self, Settings};
+use crate::project::settings::Settings;
 use crate::registry::credentials::{self as registry, Lookup};
 
 /// One check's outcome, and the exit status a failure maps to.
@@ -90,10 +90,9 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
             "run doctor inside a stevedore project or pass -C <dir>",
         )),
         Ok(project) => {
-            let branch = git.eb_branch();
-            let (check, settings) = check_project(ctx, &project, &branch);
+            let (check, settings) = check_project(ctx, &project);
             record(check);
-            let (env_checks, repositories) = check_environments(ctx, &project, &branch);
+            let (env_checks, repositories) = check_environments(ctx, &project);
             for check in env_checks {
                 record(check);
             }
@@ -148,6 +147,12 @@ async fn check_docker() -> Check {
                 info.version, info.api_version, info.host
             ),
         ),
+        Err(engine::EngineError::Endpoint(err)) => Check::fail(
+            "docker",
+            ExitStatus::Engine,
+            "no Docker endpoint: the Docker configuration names none that exists",
+            format!("{err}"),
+        ),
         Err(err) => Check::fail(
             "docker",
             ExitStatus::Engine,
@@ -196,10 +201,11 @@ fn check_git(git: &Git) -> Check {
     }
 }
 
-fn check_project(ctx: &Context, project: &Project, branch: &str) -> (Check, Option<Settings>) {
+fn check_project(ctx: &Context, project: &Project) -> (Check, Option<Settings>) {
     let envs = project.environment_names();
-    match settings::load(project, &ctx.flag_values(), branch, None) {
-        Ok(resolution) => {
+    match ctx.settings(None) {
+        Ok(loaded) => {
+            let resolution = &loaded.resolution;
             let config = match &project.config_path {
                 Some(_) => "stevedore.toml",
                 None => "no stevedore.toml (conventions only)",
@@ -222,7 +228,7 @@ fn check_project(ctx: &Context, project: &Project, branch: &str) -> (Check, Opti
             } else {
                 Check::pass("project", detail)
             };
-            (check, Some(resolution.settings))
+            (check, Some(resolution.settings.clone()))
         }
         Err(err) => (
             Check::fail(
@@ -238,16 +244,18 @@ fn check_project(ctx: &Context, project: &Project, branch: &str) -> (Check, Opti
 
 /// Load every environment's settings once: a failure is a check; the registry repositories
 /// they name are kept for the credential check.
-fn check_environments(ctx: &Context, project: &Project, branch: &str) -> (Vec<Check>, Vec<String>) {
+fn check_environments(ctx: &Context, project: &Project) -> (Vec<Check>, Vec<String>) {
     let mut checks = Vec::new();
     let mut repositories = Vec::new();
     for env in project.environment_names() {
-        match settings::load(project, &ctx.flag_values(), branch, Some(&env)) {
-            Ok(resolution) => repositories.extend(
-                resolution
+        match ctx.settings(Some(&env)) {
+            Ok(loaded) => repositories.extend(
+                loaded
+                    .resolution
                     .settings
                     .environment
-                    .and_then(|e| e.repository.value),
+                    .as_ref()
+                    .and_then(|e| e.repository.value.clone()),
             ),
             Err(err) => checks.push(Check::fail(
                 "environment",

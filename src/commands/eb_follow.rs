@@ -6,11 +6,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::Context;
 use super::eb_scope::EbScope;
+use crate::aws::AwsError;
 use crate::aws::environment::{self, EnvState, Update};
 use crate::aws::events::{EbEvent, EventPoller};
 use crate::aws::follow::{Follower, Goal, Verdict};
 use crate::aws::logs;
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
 use crate::interrupt::SelfHandled;
 use crate::output::Event;
 
@@ -193,7 +195,16 @@ pub(super) async fn wait_until_ready(
             )));
         },
     )
-    .await?;
+    .await
+    .map_err(|err| match err {
+        AwsError::Busy { message } => AwsError::Busy {
+            message: format!(
+                "{message}. Try again later, or abort the operation with `{}`",
+                hint::command(&["deploy", &scope.env_name, "--abort"])
+            ),
+        },
+        other => other,
+    })?;
     Ok(state)
 }
 
@@ -229,10 +240,11 @@ pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs:
 
 /// The error for an update we stopped watching (timeout or Ctrl-C): it goes on without us.
 pub(super) fn stopped_watching(scope: &EbScope, ending: &Ending, what: &str) -> CommandError {
+    let env = scope.env_name.as_str();
     let hint = format!(
-        "the update goes on in Elastic Beanstalk: watch it with `stevedore status {env} --remote \
-         --follow`, or abort it with `stevedore deploy {env} --abort`",
-        env = scope.env_name
+        "the update goes on in Elastic Beanstalk: watch it with `{}`, or abort it with `{}`",
+        hint::command(&["status", env, "--remote", "--follow"]),
+        hint::command(&["deploy", env, "--abort"])
     );
     match ending {
         Ending::Interrupted => CommandError::new(

@@ -8,10 +8,10 @@ use super::Context;
 use super::bundle::setting;
 use crate::aws::sdk::{self, AwsTarget, Clients};
 use crate::exit::{CommandError, ExitStatus};
-use crate::git::Git;
 use crate::output::Event;
 use crate::project::Project;
-use crate::project::settings::{self, Settings};
+use crate::project::settings::Settings;
+use crate::project::typed::HealthPolicy;
 
 /// An environment seen from Elastic Beanstalk.
 pub(super) struct EbScope {
@@ -28,23 +28,13 @@ pub(super) struct EbScope {
     /// Accept Yellow health as success.
     pub accept_yellow: bool,
     /// `[deploy] timeout`.
-    pub default_timeout: String,
+    pub default_timeout: Duration,
 }
 
 /// Load the project and the environment's settings (emitting their warnings).
 pub(super) fn settings_of(ctx: &Context, env: &str) -> anyhow::Result<(Project, Settings)> {
-    let project = ctx.project()?;
-    project.environment(env)?;
-    let resolution = settings::load(
-        &project,
-        &ctx.flag_values(),
-        &Git::new(&project.root).eb_branch(),
-        Some(env),
-    )?;
-    for warning in &resolution.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
-    }
-    Ok((project, resolution.settings))
+    let loaded = ctx.settings(Some(env))?;
+    Ok((loaded.project.clone(), loaded.resolution.settings.clone()))
 }
 
 impl EbScope {
@@ -61,25 +51,12 @@ impl EbScope {
             .as_ref()
             .and_then(|e| setting(&e.eb_environment))
             .unwrap_or_else(|| format!("{application}-{env}"));
-        let health = setting(&settings.deploy_health).unwrap_or_else(|| "Green".into());
-        let accept_yellow = match health.to_ascii_lowercase().as_str() {
-            "green" => false,
-            "yellow" => true,
-            other => {
-                return Err(CommandError::new(
-                    ExitStatus::InvalidInput,
-                    format!(
-                        "[deploy] health `{other}` is not Green or Yellow (the worst health a \
-                         deploy accepts)"
-                    ),
-                )
-                .into());
-            }
-        };
+        // Checked when the settings loaded; their defaults are the settings' conventions.
+        let typed = ctx.settings(Some(env))?.resolution.typed.clone();
         let target = AwsTarget {
             profile: setting(&settings.profile),
             region: setting(&settings.region),
-            s3_path_style: sdk::truthy(settings.s3_path_style.value.as_deref()),
+            s3_path_style: typed.s3_path_style,
         };
         ctx.printer.emit(Event::debug(format!(
             "Elastic Beanstalk: application {application}, environment {eb_environment}, \
@@ -93,8 +70,8 @@ impl EbScope {
             eb_environment,
             clients,
             bucket: setting(&settings.s3_bucket),
-            accept_yellow,
-            default_timeout: setting(&settings.deploy_timeout).unwrap_or_else(|| "20m".into()),
+            accept_yellow: typed.deploy_health == HealthPolicy::Yellow,
+            default_timeout: typed.deploy_timeout,
         })
     }
 
@@ -105,7 +82,9 @@ impl EbScope {
 
     /// The command's time budget: `--timeout`, else `[deploy] timeout`.
     pub fn timeout(&self, flag: Option<&str>) -> anyhow::Result<Duration> {
-        let text = flag.unwrap_or(&self.default_timeout);
+        let Some(text) = flag else {
+            return Ok(self.default_timeout);
+        };
         let duration = crate::compose::parse_duration(text).map_err(|problem| {
             CommandError::new(
                 ExitStatus::InvalidInput,

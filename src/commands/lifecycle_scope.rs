@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::Context;
-use super::image::{Scope, scope as image_scope};
+use super::image::scope as image_scope;
 use crate::cli::ComposeArgs;
 use crate::compose::{self, ComposeFile};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
+use crate::image::BuildScope;
 use crate::lifecycle::names;
 use crate::lifecycle::plan::Target;
 use crate::output::Event;
@@ -18,7 +20,7 @@ use crate::output::Event;
 /// An environment ready to run: its compose file loaded, its names resolved.
 pub struct EnvScope {
     /// The project, environment and stevedore project name.
-    pub base: Scope,
+    pub base: BuildScope,
     /// The compose file in use.
     pub compose_path: PathBuf,
     /// The loaded compose file.
@@ -51,9 +53,10 @@ impl EnvScope {
             ExitStatus::Failure,
             format!(
                 "No Docker container is running for environment `{env}` (project `{project}`). \
-                 Try: `stevedore {env} start` to start it",
+                 Try: `{start}` to start it",
                 env = self.env(),
-                project = self.project
+                project = self.project,
+                start = hint::command(&["start", self.env()])
             ),
         )
     }
@@ -120,7 +123,7 @@ pub fn load(
 
 fn compose_path(
     ctx: &Context,
-    base: &Scope,
+    base: &BuildScope,
     compose_args: &ComposeArgs,
 ) -> anyhow::Result<PathBuf> {
     match &compose_args.file {
@@ -181,7 +184,7 @@ fn project_name(
 /// A fresh clone has `environments/<env>/.env.example` but no `.env` (it is git-ignored, and
 /// the compose files name it in `env_file:`). Make it from the template, as the original's
 /// setup instructions told people to, and say so.
-fn create_dotenv_from_example(ctx: &Context, base: &Scope) -> anyhow::Result<()> {
+fn create_dotenv_from_example(ctx: &Context, base: &BuildScope) -> anyhow::Result<()> {
     let dotenv = base.env.dir.join(".env");
     let example = base.env.dir.join(".env.example");
     if dotenv.exists() || !example.is_file() {

@@ -30,12 +30,15 @@ mod status;
 mod stop;
 mod task;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::cli::{Command, GlobalArgs, ImageAction};
-use crate::output::{Printer, Report};
+use crate::git::Git;
+use crate::output::{Event, Printer, Report};
 use crate::project::Project;
-use crate::project::settings::FlagValues;
+use crate::project::settings::{self, FlagValues, Resolution};
 
 pub use env_help::env_help;
 
@@ -47,12 +50,57 @@ pub struct Context {
     pub printer: Printer,
     /// The directory stevedore was started in (or `-C`).
     pub start_dir: PathBuf,
+    /// Settings loaded so far, by environment: each is loaded (and its warnings shown) once.
+    pub loaded: Mutex<HashMap<Option<String>, Arc<Loaded>>>,
+}
+
+/// The project with its settings for one environment (or none).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The project.
+    pub project: Project,
+    /// Its settings, typed values checked.
+    pub resolution: Resolution,
 }
 
 impl Context {
     /// Discover and load the project.
     pub fn project(&self) -> anyhow::Result<Project> {
         Ok(Project::discover(&self.start_dir)?)
+    }
+
+    /// The project and its settings for `env` (checked to exist), loaded on first use and
+    /// shared after: the one place `settings::load` is called, so each command resolves its
+    /// settings once and shows their warnings once.
+    pub fn settings(&self, env: Option<&str>) -> anyhow::Result<Arc<Loaded>> {
+        let key = env.map(str::to_owned);
+        let cached = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(loaded) = cached {
+            return Ok(loaded);
+        }
+        let project = self.project()?;
+        if let Some(env) = env {
+            project.environment(env)?;
+        }
+        let branch = Git::new(&project.root).eb_branch();
+        let resolution = settings::load(&project, &self.flag_values(), &branch, env)?;
+        for warning in &resolution.warnings {
+            self.printer.emit(Event::warning(warning.clone()));
+        }
+        let loaded = Arc::new(Loaded {
+            project,
+            resolution,
+        });
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     /// The flags that take part in settings resolution.
@@ -95,6 +143,22 @@ pub fn name_of(command: &Command) -> &'static str {
     }
 }
 
+/// The `-f` file and `-p` project given to a command on an environment's containers.
+pub fn compose_flags_of(command: &Command) -> (Option<&std::path::Path>, Option<&str>) {
+    let compose = match command {
+        Command::Start(args) => &args.compose,
+        Command::Stop(args) | Command::Restart(args) => &args.compose,
+        Command::Down(args) => &args.compose,
+        Command::Status(args) => &args.compose,
+        Command::Shell(args) => &args.compose,
+        Command::Run(args) => &args.compose,
+        Command::Task(args) => &args.compose,
+        Command::Logs(args) => return (args.file.as_deref(), args.project_name.as_deref()),
+        _ => return (None, None),
+    };
+    (compose.file.as_deref(), compose.project_name.as_deref())
+}
+
 /// Run `command`.
 pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> {
     match command {
@@ -125,6 +189,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: args.cmd,
                 banner: None,
+                container: args.container,
             };
             oneoff::run(ctx, what).await
         }
@@ -135,6 +200,7 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
                 compose: args.compose,
                 cmd: vec!["sh".to_owned()],
                 banner: Some("Opening a shell in a one-off container...".to_owned()),
+                container: Default::default(),
             };
             oneoff::run(ctx, what).await
         }

@@ -8,12 +8,13 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
 use super::service_images::ensure_images;
 use super::start::create_networks_and_volumes;
-use crate::cli::ComposeArgs;
+use crate::cli::{ComposeArgs, OneOffArgs};
 use crate::engine;
 use crate::engine::attach::{self, Channel};
 use crate::engine::containers;
@@ -35,6 +36,27 @@ pub struct OneOff {
     pub cmd: Vec<String>,
     /// A line to print before running (the original's banners).
     pub banner: Option<String>,
+    /// `-T`, `-e`, `-w`, `-u`.
+    pub container: OneOffArgs,
+}
+
+/// How the one-off talks to us: a TTY (both ends are terminals, no `-T`), or plain streams with
+/// our stdin passed when it is a pipe or a file, as `docker compose run` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Streams {
+    tty: bool,
+    stdin: bool,
+}
+
+impl Streams {
+    fn detect(no_tty: bool) -> Streams {
+        use std::io::IsTerminal;
+        let tty = terminal::interactive() && !no_tty;
+        Streams {
+            tty,
+            stdin: tty || !std::io::stdin().is_terminal() || no_tty,
+        }
+    }
 }
 
 /// Run a one-off container and return its exit code as the command's status.
@@ -51,15 +73,16 @@ pub async fn run(ctx: &Context, what: OneOff) -> anyhow::Result<Report> {
     )
     .await?;
     create_networks_and_volumes(ctx, &docker, &scope).await?;
-    let interactive = terminal::interactive();
-    let spec = oneoff_spec(&scope, &service, what.cmd, interactive)?;
+    let streams = Streams::detect(what.container.no_tty);
+    let mut spec = oneoff_spec(&scope, &service, what.cmd, streams)?;
+    apply_container_args(&mut spec, &what.container)?;
     if let Some(banner) = &what.banner {
         ctx.printer.emit(Event::step(banner.clone()));
     }
     ctx.printer
         .emit(Event::debug(format!("one-off container {}", spec.name)));
     let id = containers::create(&docker, &spec).await?;
-    let outcome = attached(ctx, &docker, &id, &service, interactive).await;
+    let outcome = attached(ctx, &docker, &id, &service, streams).await;
     // Removed whatever happened, as `docker run --rm` would.
     let removed = containers::remove(&docker, &id).await;
     let code = outcome?;
@@ -109,7 +132,7 @@ fn oneoff_spec(
     scope: &EnvScope,
     service: &str,
     cmd: Vec<String>,
-    interactive: bool,
+    streams: Streams,
 ) -> anyhow::Result<containers::ContainerSpec> {
     let Some(definition) = scope.file.services.get(service) else {
         return Err(anyhow::anyhow!("no service {service}"));
@@ -125,9 +148,9 @@ fn oneoff_spec(
     if !cmd.is_empty() {
         spec.cmd = Some(cmd);
     }
-    spec.tty = interactive;
-    spec.stdin_open = interactive;
-    spec.attach_stdin = interactive;
+    spec.tty = streams.tty;
+    spec.stdin_open = streams.stdin;
+    spec.attach_stdin = streams.stdin;
     if let Some(network) = spec.network.as_mut() {
         // A one-off is not the service: other containers must not reach it by its name.
         network.aliases.clear();
@@ -136,6 +159,40 @@ fn oneoff_spec(
         extra.aliases.clear();
     }
     Ok(spec)
+}
+
+/// `-e KEY=VALUE` (or `-e KEY`: this shell's value, skipped when unset), `-w`, `-u`.
+fn apply_container_args(
+    spec: &mut containers::ContainerSpec,
+    args: &OneOffArgs,
+) -> anyhow::Result<()> {
+    for entry in &args.set_env {
+        let assignment = match entry.split_once('=') {
+            Some(("", _)) => {
+                return Err(CommandError::new(
+                    ExitStatus::Usage,
+                    format!("-e `{entry}` has no name; write -e KEY=VALUE"),
+                )
+                .into());
+            }
+            Some(_) => entry.clone(),
+            None => match std::env::var(entry) {
+                Ok(value) => format!("{entry}={value}"),
+                Err(_) => continue,
+            },
+        };
+        let key = assignment.split('=').next().unwrap_or_default().to_owned();
+        spec.env
+            .retain(|e| e.split('=').next() != Some(key.as_str()));
+        spec.env.push(assignment);
+    }
+    if let Some(dir) = &args.workdir {
+        spec.working_dir = Some(dir.clone());
+    }
+    if let Some(user) = &args.user {
+        spec.user = Some(user.clone());
+    }
+    Ok(())
 }
 
 /// Twelve hex digits from the clock and the process id: unique enough for a container name.
@@ -148,18 +205,18 @@ fn unique_suffix() -> String {
     format!("{:012x}", mixed & 0xffff_ffff_ffff)
 }
 
-/// Attach, start, pump output (and input when interactive) until the container exits; its
+/// Attach, start, pump output (and our stdin when it is passed) until the container exits; its
 /// exit code. Ctrl-C without a TTY stops the container and exits 130.
 async fn attached(
     ctx: &Context,
     docker: &Docker,
     id: &str,
     service: &str,
-    interactive: bool,
+    streams: Streams,
 ) -> anyhow::Result<i64> {
-    let attachment = attach::attach(docker, id, interactive).await?;
+    let attachment = attach::attach(docker, id, streams.stdin).await?;
     containers::start(docker, id).await?;
-    let _raw = if interactive {
+    let _raw = if streams.tty {
         if let Some((columns, rows)) = terminal::size() {
             // The TTY may not exist for a moment after start; a missed resize is cosmetic.
             let _ = attach::resize(docker, id, columns, rows).await;
@@ -168,19 +225,25 @@ async fn attached(
     } else {
         None
     };
-    if interactive {
+    if streams.stdin {
         forward_stdin(attachment.input);
     }
     let _guard = SelfHandled::enter();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut interrupts = 0;
     let mut output = attachment.output;
     loop {
         tokio::select! {
-            _ = &mut ctrl_c => {
-                containers::stop(docker, id, Duration::from_secs(2)).await?;
-                return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+            _ = sigint.recv() => {
+                interrupts += 1;
+                if interrupts > 1 {
+                    containers::stop(docker, id, Duration::from_secs(2)).await?;
+                    return Err(CommandError::new(ExitStatus::Interrupted, "interrupted: the one-off container was stopped and removed").into());
+                }
+                containers::kill(docker, id, "SIGINT").await?;
             }
+            _ = sigterm.recv() => containers::kill(docker, id, "SIGTERM").await?,
             chunk = output.next() => match chunk {
                 Some(Ok((channel, bytes))) => {
                     ctx.printer.passthrough(service, channel == Channel::Stderr, &bytes);

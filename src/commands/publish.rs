@@ -14,6 +14,7 @@ use crate::engine::push::{self, PushMeter, PushProgress};
 use crate::engine::{self, images};
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::hint;
 use crate::interrupt::{self, Critical};
 use crate::output::{Event, Printer, Report};
 use crate::registry::client::{Manifest, RegistryClient};
@@ -31,8 +32,8 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
         CommandError::new(
             ExitStatus::InvalidInput,
             format!(
-                "{tag} is not released yet: run `stevedore release {} {version}` first",
-                scope.env_name
+                "{tag} is not released yet: run `{}` first",
+                hint::command(&["release", &scope.env_name, &version.to_string()])
             ),
         )
     })?;
@@ -117,21 +118,18 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
 }
 
 fn remote_of(ctx: &Context, scope: &ReleaseScope) -> anyhow::Result<String> {
-    let branch = Git::new(&scope.project.root).eb_branch();
-    let resolution =
-        crate::project::settings::load(&scope.project, &ctx.flag_values(), &branch, None)?;
-    Ok(resolution
-        .settings
+    Ok(ctx
+        .settings(Some(&scope.env_name))?
+        .resolution
+        .typed
         .git_remote
-        .value
-        .unwrap_or_else(|| "origin".into()))
+        .clone())
 }
 
 fn aws_profile(ctx: &Context, scope: &ReleaseScope) -> Option<String> {
-    let branch = Git::new(&scope.project.root).eb_branch();
-    crate::project::settings::load(&scope.project, &ctx.flag_values(), &branch, None)
+    ctx.settings(Some(&scope.env_name))
         .ok()
-        .and_then(|r| r.settings.profile.value)
+        .and_then(|loaded| loaded.resolution.settings.profile.value.clone())
 }
 
 /// The local `repo:version` must still be the image `release` tagged.
@@ -189,30 +187,40 @@ async fn push_one(
     let printer: Printer = ctx.printer.clone();
     let id = format!("push-{reference}");
     let message = format!("pushing {reference}");
-    let mut meter = PushMeter::default();
+    let mut meter = PushMeter::new(images::layer_sizes(docker, &image.image_id).await?);
     let summary = push::push(
         docker,
         registry,
         repository,
         tag,
         auth.to_docker(registry),
-        |p| match p {
-            PushProgress::Layer { size, sent } => {
-                let (current, total) = meter.update(size, sent);
-                printer.emit(Event::Progress {
-                    id: id.clone(),
-                    message: message.clone(),
-                    current,
-                    total: Some(total),
-                });
-            }
-            PushProgress::LayerPresent => printer.emit(Event::debug(format!(
-                "{reference}: a layer is already in the registry"
-            ))),
-            PushProgress::LayerPushed => {}
+        |p| {
+            let (current, total) = match p {
+                PushProgress::Layer { size, sent } => meter.update(size, sent),
+                PushProgress::LayerPresent => {
+                    printer.emit(Event::debug(format!(
+                        "{reference}: a layer is already in the registry"
+                    )));
+                    meter.present()
+                }
+                PushProgress::LayerPushed => meter.pushed(),
+            };
+            printer.emit(Event::Progress {
+                id: id.clone(),
+                message: message.clone(),
+                current,
+                total: Some(total),
+            });
         },
     )
     .await?;
+    let (current, total) = meter.complete();
+    ctx.printer.emit(Event::Progress {
+        id: format!("push-{reference}"),
+        message: format!("pushing {reference}"),
+        current,
+        total: Some(total),
+    });
     ctx.printer.emit(Event::ProgressDone {
         id: format!("push-{reference}"),
         message: format!(

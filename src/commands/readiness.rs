@@ -8,6 +8,7 @@ use bollard::Docker;
 
 use crate::engine::{containers, logs};
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
 use crate::lifecycle::ready::{self, Goal, Readiness};
 use crate::output::{Event, Printer};
 
@@ -19,6 +20,8 @@ const LAST_LINES: u64 = 20;
 /// One container to wait for.
 #[derive(Debug, Clone)]
 pub struct Awaited {
+    /// The environment (for the hints in messages).
+    pub env: String,
     /// Its service.
     pub service: String,
     /// Its id.
@@ -62,8 +65,9 @@ pub async fn wait_one(
                     ExitStatus::Engine,
                     format!(
                         "Docker failed to run the container: service `{}` {why}; its last log \
-                         lines are above (see them all with `stevedore logs <env> {}`)",
-                        awaited.service, awaited.service
+                         lines are above (see them all with `{}`)",
+                        awaited.service,
+                        hint::command(&["logs", &awaited.env, &awaited.service])
                     ),
                 )
                 .into());
@@ -78,10 +82,10 @@ pub async fn wait_one(
                     ExitStatus::TimedOut,
                     format!(
                         "service `{}` {what} after {}s; its last log lines are above. Raise the \
-                         limit with --timeout, or look at `stevedore logs <env> {}`",
+                         limit with --timeout, or look at `{}`",
                         awaited.service,
                         timeout.as_secs(),
-                        awaited.service
+                        hint::command(&["logs", &awaited.env, &awaited.service])
                     ),
                 )
                 .into());

@@ -3,14 +3,17 @@
 //! Preconditions are checked before anything changes; then the steps run inside a critical
 //! section with an undo log, so a failure or Ctrl-C leaves no tag, branch or image tag behind.
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use super::Context;
 use super::release_scope::{ReleaseScope, ServiceImage};
 use crate::cli::VersionArgs;
-use crate::engine::{self, images};
+use crate::engine::{self, images, labels};
 use crate::exit::{CommandError, ExitStatus};
 use crate::git::Git;
+use crate::image::{self, BuildOptions, BuildScope, VERSION_BUILD_ARG};
 use crate::interrupt::{self, Critical};
 use crate::output::{Event, Report};
 use crate::release::{ImageRecord, ReleaseRecord, ReleaseVersion};
@@ -32,11 +35,25 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
     let git = Git::new(&scope.project.root);
     let head = clean_head(&git)?;
     let docker = engine::connect().await?;
+    let tag = version.git_tag();
+    if git.tag_exists(&tag) {
+        let run = Run {
+            git: &git,
+            docker: &docker,
+            scope: &scope,
+            images: &[],
+            version: &version,
+            head: &head,
+        };
+        return already_released(ctx, &run).await;
+    }
+    let branch = version.release_branch();
+    check_branch(&git, &version, &branch)?;
+    build_versioned(ctx, &docker, &scope, &version, &head).await?;
     let images = scope.local_images(&docker).await?;
     for image in &images {
         check_built_from(image, &head, &scope.env_name)?;
     }
-    let tag = version.git_tag();
     let run = Run {
         git: &git,
         docker: &docker,
@@ -45,11 +62,6 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
         version: &version,
         head: &head,
     };
-    if git.tag_exists(&tag) {
-        return already_released(ctx, &run).await;
-    }
-    let branch = version.release_branch();
-    check_branch(&git, &version, &branch)?;
 
     let _critical = Critical::enter();
     let mut done = Vec::new();
@@ -81,6 +93,39 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
             Err(err.context(format!("release {tag} failed; undone: {undone}")))
         }
     }
+}
+
+/// Build the environment's images from HEAD for `version`: the build argument `APP_VERSION`
+/// and the OCI labels `org.opencontainers.image.version`/`revision`, so the released image
+/// knows and says which release it is. Unchanged layers come from the cache.
+async fn build_versioned(
+    ctx: &Context,
+    docker: &bollard::Docker,
+    scope: &ReleaseScope,
+    version: &ReleaseVersion,
+    head: &str,
+) -> anyhow::Result<()> {
+    let build_scope = BuildScope {
+        env: scope.project.environment(&scope.env_name)?,
+        project: scope.project.clone(),
+        project_name: scope.project_name.clone(),
+    };
+    let options = BuildOptions {
+        build_args: HashMap::from([(VERSION_BUILD_ARG.to_owned(), version.to_string())]),
+        labels: HashMap::from([
+            (labels::OCI_VERSION.to_owned(), version.to_string()),
+            (labels::OCI_REVISION.to_owned(), head.to_owned()),
+        ]),
+        ..BuildOptions::default()
+    };
+    ctx.printer.emit(Event::step(format!(
+        "Building the images of {} for {version} from {}",
+        scope.env_name,
+        short(head)
+    )));
+    let emit = |event| ctx.printer.emit(event);
+    image::build_all(docker, &build_scope, &options, &emit).await?;
+    Ok(())
 }
 
 /// HEAD's commit, refusing a dirty tree.
@@ -189,16 +234,19 @@ async fn already_released(ctx: &Context, run: &Run<'_>) -> anyhow::Result<Report
         git,
         docker,
         scope,
-        images,
+        images: _,
         version,
         head,
     } = *run;
     let tag = version.git_tag();
     let tagged = git.commit_of(&tag).unwrap_or_default();
     let mut same = tagged == head;
-    for image in images {
-        let reference = format!("{}:{}", image.repository, version.image_tag());
-        same &= images::image_id(docker, &reference).await?.as_deref() == Some(&image.id);
+    for service in &scope.services {
+        let reference = format!("{}:{}", scope.repository_of(service), version.image_tag());
+        let built_from = images::labels_of(docker, &reference)
+            .await?
+            .and_then(|(_, labels)| labels.get(labels::COMMIT).cloned());
+        same &= built_from.as_deref() == Some(head);
     }
     if !same {
         return Err(CommandError::new(

@@ -5,9 +5,8 @@ use bollard::Docker;
 use super::Context;
 use crate::engine::{images, labels};
 use crate::exit::{CommandError, ExitStatus};
-use crate::git::Git;
-use crate::output::Event;
-use crate::project::{Project, settings};
+use crate::hint;
+use crate::project::Project;
 use crate::release;
 
 /// An environment seen from the release side.
@@ -47,14 +46,10 @@ pub struct ServiceImage {
 impl ReleaseScope {
     /// Resolve the environment's release settings; a repository is required.
     pub fn load(ctx: &Context, env: &str) -> anyhow::Result<ReleaseScope> {
-        let project = ctx.project()?;
+        let loaded = ctx.settings(Some(env))?;
+        let project = loaded.project.clone();
         let environment = project.environment(env)?;
-        let branch = Git::new(&project.root).eb_branch();
-        let resolution = settings::load(&project, &ctx.flag_values(), &branch, Some(env))?;
-        for warning in &resolution.warnings {
-            ctx.printer.emit(Event::warning(warning.clone()));
-        }
-        let s = resolution.settings;
+        let s = loaded.resolution.settings.clone();
         let env_settings = s
             .environment
             .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
@@ -120,8 +115,8 @@ impl ReleaseScope {
                 return Err(CommandError::new(
                     ExitStatus::InvalidInput,
                     format!(
-                        "no image {local_tag} for service {service}; run `stevedore image build {}`",
-                        self.env_name
+                        "no image {local_tag} for service {service}; run `{}`",
+                        hint::command(&["image", "build", &self.env_name])
                     ),
                 )
                 .into());

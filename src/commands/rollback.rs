@@ -15,6 +15,7 @@ use crate::aws::environment::Update;
 use crate::aws::versions;
 use crate::cli::RollbackArgs;
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
 use crate::output::{Event, Report};
 
 /// Run `rollback`.
@@ -41,8 +42,9 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
                 ExitStatus::InvalidInput,
                 format!(
                     "{} has no earlier version that ran successfully (in the six weeks of events \
-                     Elastic Beanstalk keeps); name one: `stevedore rollback {} <version>`",
-                    scope.eb_environment, scope.env_name
+                     Elastic Beanstalk keeps); name one: `{} <version>`",
+                    scope.eb_environment,
+                    hint::command(&["rollback", &scope.env_name])
                 ),
             )
             .into());
@@ -56,8 +58,9 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
         return Err(CommandError::new(
             ExitStatus::InvalidInput,
             format!(
-                "application {} has no version {target}; `stevedore history {}` lists what it ran",
-                scope.application, scope.env_name
+                "application {} has no version {target}; `{}` lists what it ran",
+                scope.application,
+                hint::command(&["history", &scope.env_name])
             ),
         )
         .into());

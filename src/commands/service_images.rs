@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use bollard::Docker;
 
 use super::Context;
-use super::image::build_images;
 use super::lifecycle_scope::EnvScope;
-use crate::cli::{ImageBuildArgs, ImageSelectArgs};
 use crate::engine::images;
 use crate::exit::{CommandError, ExitStatus};
+use crate::image::{self, BuildOptions};
 use crate::output::Event;
 
 /// Build the images of services that build and lack one (all of them with `rebuild`), and
@@ -74,20 +73,13 @@ pub async fn ensure_images(
             None if rebuild => "building the images (--build)".to_owned(),
             None => "no images yet: building them".to_owned(),
         }));
-        let args = ImageBuildArgs {
-            select: ImageSelectArgs {
-                env: scope.env().to_owned(),
-                service,
-                file: Some(scope.compose_path.clone()),
-            },
-            no_cache: false,
-            pull: false,
-            build_args: Vec::new(),
-            allow_secrets: Vec::new(),
-            builder: None,
-            secrets: Vec::new(),
+        let options = BuildOptions {
+            compose_override: Some(scope.compose_path.clone()),
+            only: service,
+            ..BuildOptions::default()
         };
-        build_images(ctx, args, false).await?;
+        let emit = |event| ctx.printer.emit(event);
+        image::build_all(docker, &scope.base, &options, &emit).await?;
     }
     image_ids(docker, scope).await
 }

@@ -20,6 +20,7 @@ use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::logs::{LogOptions, LogSource};
 use crate::engine::{self, networks, volumes};
 use crate::exit::{CommandError, ExitStatus};
+use crate::hint;
 use crate::lifecycle::plan::{self, Action, Current, Desired, Step};
 use crate::lifecycle::ready::Goal;
 use crate::output::{Event, Report};
@@ -72,6 +73,7 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         create_networks_and_volumes(ctx, &docker, &scope).await?;
         let mut applier = Applier {
             ctx,
+            env: scope.env(),
             docker: &docker,
             desired: &desired,
             deadline,
@@ -151,8 +153,8 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         };
         if follow::follow(&docker, &ctx.printer, &sources, options).await? == Ended::Detached {
             ctx.printer.emit(Event::info(format!(
-                "Detached: the containers keep running. Stop them with `stevedore stop {}`",
-                scope.env()
+                "Detached: the containers keep running. Stop them with `{}`",
+                hint::command(&["stop", scope.env()])
             )));
         }
     }
@@ -203,6 +205,7 @@ pub(super) async fn create_networks_and_volumes(
 /// What applying a plan needs, shared by its steps.
 struct Applier<'a> {
     ctx: &'a Context,
+    env: &'a str,
     docker: &'a Docker,
     desired: &'a [Desired],
     deadline: Instant,
@@ -252,6 +255,7 @@ impl Applier<'_> {
             .iter()
             .filter_map(|(service, condition)| {
                 ids.get(service).map(|id| Awaited {
+                    env: self.env.to_owned(),
                     service: service.clone(),
                     id: id.clone(),
                     goal: Goal::Condition(*condition),
@@ -343,6 +347,7 @@ pub(super) fn final_goals(scope: &EnvScope, ids: &HashMap<String, String>) -> Ve
                     s.depends_on.get(name) == Some(&Condition::ServiceCompletedSuccessfully)
                 });
             ids.get(name).map(|id| Awaited {
+                env: scope.env().to_owned(),
                 service: name.clone(),
                 id: id.clone(),
                 goal: if one_shot {

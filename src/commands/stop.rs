@@ -12,10 +12,12 @@ use super::Context;
 use super::lifecycle_scope::{self, EnvScope, Runtime};
 use super::readiness;
 use super::start::final_goals;
-use crate::cli::{DownArgs, LifecycleArgs};
+use crate::cli::{DownArgs, LifecycleArgs, RemoveImages};
 use crate::engine::containers::{self, ContainerInfo};
-use crate::engine::{self, labels, networks, volumes};
+use crate::engine::{self, images, labels, networks, volumes};
+use crate::hint;
 use crate::lifecycle::plan;
+use crate::lifecycle::teardown::{self, Teardown};
 use crate::output::{Event, Report};
 
 /// How long `restart` waits for the containers to be up again.
@@ -96,11 +98,21 @@ pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> 
         scope.env(),
         scope.project
     )));
-    let stopped = stop_groups(ctx, &docker, &groups, grace(args.stop_timeout)).await?;
+    let services: Vec<ContainerInfo> = groups.into_iter().flatten().collect();
+    let emit = |event| ctx.printer.emit(event);
+    let stopped = teardown::run(
+        &docker,
+        &scope.file,
+        &services,
+        grace(args.stop_timeout),
+        Teardown::Stop,
+        &emit,
+    )
+    .await?;
     ctx.printer.emit(Event::success(format!(
-        "stopped {} container(s); `stevedore {} start` resumes them",
+        "stopped {} container(s); `{}` resumes them",
         stopped.len(),
-        scope.env()
+        hint::command(&["start", scope.env()])
     )));
     Ok(Report::ok(
         json!({"environment": scope.env(), "project": scope.project, "stopped": stopped}),
@@ -140,20 +152,17 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
         scope.env(),
         scope.project
     )));
-    stop_groups(
-        ctx,
+    let emit = |event| ctx.printer.emit(event);
+    teardown::run(
         &docker,
-        &in_stop_order(&scope, &doomed),
+        &scope.file,
+        &doomed,
         grace(args.stop_timeout),
+        Teardown::StopAndRemove,
+        &emit,
     )
     .await?;
-    let mut removed = Vec::new();
-    for container in &doomed {
-        ctx.printer
-            .emit(Event::info(format!("removing {}", container.name)));
-        containers::remove(&docker, &container.id).await?;
-        removed.push(container.name.clone());
-    }
+    let removed: Vec<String> = doomed.iter().map(|c| c.name.clone()).collect();
     let mut removed_networks = Vec::new();
     for network in networks::list(&docker, &selector).await? {
         match networks::remove(&docker, &network).await {
@@ -171,17 +180,45 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
             removed_volumes.push(volume);
         }
     }
-    if removed.is_empty() && removed_networks.is_empty() && removed_volumes.is_empty() {
+    let mut removed_images = Vec::new();
+    if let Some(which) = args.rmi {
+        for (service, reference) in &scope.images {
+            let built = scope
+                .file
+                .services
+                .get(service)
+                .is_some_and(|s| s.build.is_some());
+            if !(built || which == RemoveImages::All)
+                || images::image_id(&docker, reference).await?.is_none()
+            {
+                continue;
+            }
+            match images::remove(&docker, reference, false).await {
+                Ok(()) => removed_images.push(reference.clone()),
+                // Used by a container of another project: say so, go on.
+                Err(err) => ctx.printer.emit(Event::warning(format!(
+                    "image {reference} not removed: {err}"
+                ))),
+            }
+        }
+        removed_images.sort();
+    }
+    if removed.is_empty()
+        && removed_networks.is_empty()
+        && removed_volumes.is_empty()
+        && removed_images.is_empty()
+    {
         ctx.printer.emit(Event::info(format!(
             "environment {} has nothing to remove",
             scope.env()
         )));
     } else {
         ctx.printer.emit(Event::success(format!(
-            "removed {} container(s), {} network(s), {} volume(s)",
+            "removed {} container(s), {} network(s), {} volume(s), {} image(s)",
             removed.len(),
             removed_networks.len(),
-            removed_volumes.len()
+            removed_volumes.len(),
+            removed_images.len()
         )));
     }
     Ok(Report::ok(
@@ -191,6 +228,7 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
             "containers": removed,
             "networks": removed_networks,
             "volumes": removed_volumes,
+            "images": removed_images,
         }),
         "",
     ))

@@ -62,6 +62,7 @@ pub async fn run(ctx: &Context, args: TaskArgs) -> anyhow::Result<Report> {
             compose: args.compose,
             cmd,
             banner: Some(banner),
+            container: Default::default(),
         },
     )
     .await

@@ -39,6 +39,7 @@ pub use model::{
     HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart, Service,
     ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
 };
+pub(crate) use order::dependencies;
 pub(crate) use shellwords::split as split_command;
 
 use fields::{Cx, describe};

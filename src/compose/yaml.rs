@@ -15,6 +15,47 @@ use serde_norway::Value;
 
 use super::error::ComposeError;
 
+/// Apply YAML 1.1 merge keys (`<<: *a` or `<<: [*a, *b]`) at every depth: a mapping's own keys
+/// win over merged ones, earlier sources over later ones, and a merged-in mapping has its own
+/// merges applied first — so `x-common: &c {<<: *base, …}` used as `<<: *c` brings `base`'s
+/// keys too. (serde_norway's `apply_merge` copies a nested `<<` in as a plain key and drops
+/// it.) One pass over the tree: each node is visited once.
+fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
+    match value {
+        Value::Mapping(map) => {
+            for child in map.values_mut() {
+                resolve_merges(child)?;
+            }
+            let Some(merge) = map.remove("<<") else {
+                return Ok(());
+            };
+            let sources = match merge {
+                Value::Mapping(source) => vec![source],
+                Value::Sequence(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::Mapping(source) => Ok(source),
+                        Value::Sequence(_) => Err("a merge list holds a list"),
+                        Value::Tagged(_) => Err("a merge list holds a tagged value"),
+                        _ => Err("a merge list holds a scalar"),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Value::Tagged(_) => return Err("a merge key holds a tagged value"),
+                _ => return Err("a merge key holds a scalar"),
+            };
+            for source in sources {
+                for (key, item) in source {
+                    map.entry(key).or_insert(item);
+                }
+            }
+            Ok(())
+        }
+        Value::Sequence(items) => items.iter_mut().try_for_each(resolve_merges),
+        Value::Tagged(tagged) => resolve_merges(&mut tagged.value),
+        _ => Ok(()),
+    }
+}
+
 /// One step of a [`KeyPath`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seg {
@@ -97,11 +138,12 @@ impl<'a> Source<'a> {
                 line: err.location().map_or(1, |l| l.line()),
                 message: err.to_string(),
             })?;
-        value.apply_merge().map_err(|err| ComposeError::Syntax {
+        resolve_merges(&mut value).map_err(|problem| ComposeError::Syntax {
             file: self.file.to_owned(),
-            // apply_merge errors carry no position; the first merge key is the best guess.
+            // Merges are resolved after parsing, without positions; the first merge key is the
+            // best guess.
             line: self.first_line_containing("<<"),
-            message: format!("{err} (merge keys take a mapping or a list of mappings)"),
+            message: format!("{problem} (merge keys take a mapping or a list of mappings)"),
         })?;
         Ok(value)
     }

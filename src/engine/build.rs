@@ -54,7 +54,7 @@ pub struct BuildRequest {
     /// The builder asked for (`auto` picks BuildKit when the daemon offers it).
     pub builder: BuilderChoice,
     /// Build secrets by id, for `RUN --mount=type=secret` (BuildKit only).
-    pub secrets: HashMap<String, Vec<u8>>,
+    pub secrets: super::buildkit::secrets::BuildSecrets,
 }
 
 /// Progress reported while building.
@@ -216,7 +216,7 @@ pub async fn build(
     if uses_buildkit(request.builder).await?
         && let Some(socket) = super::buildkit::daemon_socket()
     {
-        let secrets = std::mem::take(&mut request.secrets);
+        let secrets = std::mem::take(&mut request.secrets).0;
         return super::buildkit::build(&socket, request, secrets, progress).await;
     }
     build_classic(docker, request, progress).await
@@ -228,6 +228,13 @@ pub async fn build_classic(
     request: BuildRequest,
     mut progress: impl FnMut(BuildProgress) + Send,
 ) -> Result<BuildOutcome, BuildError> {
+    let mut request = request;
+    super::build_proxy::add_proxy_build_args(&mut request.build_args);
+    // The daemon pulls the base images: give it the user's credentials for their registries.
+    let dockerfile_text =
+        std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
+    let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
+    let credentials = crate::registry::build_auth::build_credentials(&images).await;
     let docker = docker.clone().with_timeout(BUILD_TIMEOUT);
     let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
     let root = request.context_root.clone();
@@ -254,7 +261,8 @@ pub async fn build_classic(
     if let Some(target) = &request.target {
         options = options.target(target);
     }
-    let mut stream = docker.build_image(options.build(), None, Some(body));
+    let credentials = (!credentials.is_empty()).then_some(credentials);
+    let mut stream = docker.build_image(options.build(), credentials, Some(body));
     let mut state = StreamState::default();
     let mut failure = None;
     while let Some(item) = stream.next().await {

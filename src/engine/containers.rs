@@ -347,6 +347,22 @@ pub async fn stop(docker: &Docker, id: &str, grace: Duration) -> Result<(), Engi
     }
 }
 
+/// Send `signal` (e.g. `SIGTERM`) to a running container, as `docker run` forwards the signals
+/// it receives (gone or stopped already: nothing to do).
+pub async fn kill(docker: &Docker, id: &str, signal: &str) -> Result<(), EngineError> {
+    let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
+        .signal(signal)
+        .build();
+    match docker.kill_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Remove a container, running or not, with its anonymous volumes (gone already: fine).
 pub async fn remove(docker: &Docker, id: &str) -> Result<(), EngineError> {
     let options = RemoveContainerOptionsBuilder::default()

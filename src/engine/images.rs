@@ -96,6 +96,17 @@ pub async fn remove(docker: &Docker, reference: &str, force: bool) -> Result<(),
         .map_err(Into::into)
 }
 
+/// The sizes of the layers of local image `reference`, base first, from its history (entries
+/// that only changed the configuration have size 0).
+pub async fn layer_sizes(docker: &Docker, reference: &str) -> Result<Vec<u64>, EngineError> {
+    let history = docker.image_history(reference).await?;
+    Ok(history
+        .iter()
+        .rev()
+        .map(|item| u64::try_from(item.size).unwrap_or(0))
+        .collect())
+}
+
 /// The id of local image `reference`, or `None` when there is none.
 pub async fn image_id(docker: &Docker, reference: &str) -> Result<Option<String>, EngineError> {
     Ok(inspect(docker, reference).await?.and_then(|image| image.id))

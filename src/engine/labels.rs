@@ -12,6 +12,10 @@ pub const COMMIT: &str = "org.stevedore.commit";
 pub const DIRTY: &str = "org.stevedore.dirty";
 /// The stevedore version that built it.
 pub const TOOL_VERSION: &str = "org.stevedore.version";
+/// The release a `release` build is (OCI image spec annotation).
+pub const OCI_VERSION: &str = "org.opencontainers.image.version";
+/// The commit a `release` build came from (OCI image spec annotation).
+pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
 
 /// The labels Docker Compose puts on what it creates. Stevedore uses the same names, so
 /// `docker compose ps` and `docker-compose ps` see stevedore's containers as theirs.

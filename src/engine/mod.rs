@@ -4,15 +4,18 @@
 
 pub mod attach;
 pub mod build;
+pub mod build_proxy;
 pub mod builder;
 pub mod buildkit;
 pub mod containers;
 pub mod context;
+pub mod endpoint;
 pub mod images;
 pub mod labels;
 pub mod logs;
 pub mod networks;
 pub mod push;
+pub mod transport;
 pub mod volumes;
 
 use std::time::Duration;
@@ -30,14 +33,20 @@ pub enum EngineError {
     /// The daemon did not answer.
     #[error(
         "cannot reach the Docker Engine at {host}: {reason}. Start the daemon (e.g. `sudo \
-         systemctl start docker`), or point DOCKER_HOST at a running one"
+         systemctl start docker`), or choose another with --context, DOCKER_HOST or \
+         DOCKER_CONTEXT{hint}"
     )]
     Unreachable {
         /// Where we tried (DOCKER_HOST or the default socket).
         host: String,
         /// What went wrong.
         reason: String,
+        /// A more specific fix, when one is known (starts with "; ").
+        hint: String,
     },
+    /// No endpoint could be resolved from the Docker configuration.
+    #[error(transparent)]
+    Endpoint(#[from] endpoint::EndpointError),
     /// Any other Engine API failure.
     #[error("Docker Engine error: {0}")]
     Api(#[from] bollard::errors::Error),
@@ -68,31 +77,57 @@ pub(crate) fn label_filter(
     std::collections::HashMap::from([("label".to_owned(), filter)])
 }
 
-/// The DOCKER_HOST in effect, for messages.
+/// The endpoint in effect, for messages: its address, and the context and setting that chose it.
 pub fn docker_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+    match endpoint::resolve() {
+        Ok(endpoint) => endpoint.describe(),
+        Err(err) => format!("(unresolved: {err})"),
+    }
 }
 
-/// Connect to the daemon named by DOCKER_HOST (unix:// or tcp://; default: the local socket)
-/// and negotiate the API
-/// version, so both old daemons (API 1.41) and new ones work.
+/// Connect to the daemon chosen as the Docker CLI chooses it (`--context`, DOCKER_HOST,
+/// DOCKER_CONTEXT, `docker context use`; see [`endpoint`]) and negotiate the API version, so
+/// both old daemons (API 1.41) and new ones work.
 pub async fn connect() -> Result<Docker, EngineError> {
-    let host = docker_host();
+    let endpoint = endpoint::resolve()?;
+    let host = endpoint.describe();
+    let hint = if endpoint.tls.is_none() && endpoint.host.starts_with("tcp://") {
+        "; if that daemon expects TLS, set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the \
+         directory holding ca.pem, cert.pem and key.pem"
+    } else {
+        ""
+    };
     let unreachable = |reason: String| EngineError::Unreachable {
         host: host.clone(),
         reason,
+        hint: hint.to_owned(),
     };
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| unreachable(e.to_string()))?
-        .with_request_modifier(registry_auth_as_base64url);
+    let docker = match transport::client(&endpoint) {
+        Ok(docker) => docker,
+        Err(transport::ClientError::Endpoint(err)) => return Err(err.into()),
+        Err(transport::ClientError::Unreachable(reason)) => return Err(unreachable(reason)),
+    }
+    .with_request_modifier(registry_auth_as_base64url);
     let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
         .await
         .map_err(|_| unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(error_chain(&e)))?;
     Ok(negotiated)
+}
+
+/// An error and its sources on one line (TLS failures hide the reason in a source).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// bollard encodes `X-Registry-Auth`/`X-Registry-Config` with the standard base64 alphabet;
@@ -129,6 +164,7 @@ pub async fn info() -> Result<EngineInfo, EngineError> {
         .map_err(|_| EngineError::Unreachable {
             host: docker_host(),
             reason: "no answer to /version".into(),
+            hint: String::new(),
         })??;
     Ok(EngineInfo {
         host: docker_host(),

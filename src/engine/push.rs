@@ -1,6 +1,5 @@
 //! Pushing an image to its registry, and reading the digest the registry gave it.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -92,7 +91,11 @@ pub async fn push(
                     return Err(registry_error(&reference, registry, detail));
                 }
                 match info.status.as_deref() {
-                    Some("Layer already exists") => {
+                    // A blob the registry holds in this repository, or mounts from another.
+                    Some(status)
+                        if status == "Layer already exists"
+                            || status.starts_with("Mounted from") =>
+                    {
                         summary.present += 1;
                         progress(PushProgress::LayerPresent);
                     }
@@ -159,16 +162,131 @@ pub async fn pushed_digest(docker: &Docker, repository: &str, reference: &str) -
         .find_map(|d| d.strip_prefix(&prefix).map(str::to_owned))
 }
 
-/// Per-layer progress folded into one total for display: bytes sent and bytes in all.
+/// Per-layer progress folded into one bar whose total never moves: the sizes of the image's
+/// layers are known before the push (its history), so the bar starts at its full length and
+/// only ever advances, layer by layer. The daemon's stream names layers by id, which bollard
+/// drops, so an update is matched to a layer by its size and a finished or present layer to the
+/// one it most likely is; the position is always within `0..=total` and never goes back.
 #[derive(Debug, Default)]
 pub struct PushMeter {
-    layers: HashMap<u64, u64>,
+    /// Sizes of the layers not seen yet.
+    pending: Vec<u64>,
+    /// (size, bytes sent) of the layers being uploaded.
+    active: Vec<(u64, u64)>,
+    /// Bytes of the layers finished or already in the registry.
+    done: u64,
+    /// Bytes in all.
+    total: u64,
+    /// The highest position reported, so a correction never shows as a step back.
+    shown: u64,
 }
 
 impl PushMeter {
-    /// Record a layer update; returns (sent, total) over all layers seen so far.
+    /// A meter for an image whose non-empty layers have `layer_sizes` bytes.
+    pub fn new(layer_sizes: impl IntoIterator<Item = u64>) -> PushMeter {
+        let mut pending: Vec<u64> = layer_sizes.into_iter().filter(|s| *s > 0).collect();
+        pending.sort_unstable();
+        let total = pending.iter().sum();
+        PushMeter {
+            pending,
+            total,
+            ..PushMeter::default()
+        }
+    }
+
+    /// Record a progress update of the layer of `size` bytes; returns (sent, total).
     pub fn update(&mut self, size: u64, sent: u64) -> (u64, u64) {
-        self.layers.insert(size, sent.min(size));
-        (self.layers.values().sum(), self.layers.keys().sum())
+        let sent = sent.min(size);
+        if let Some(layer) = self.active.iter_mut().find(|(s, _)| *s == size) {
+            layer.1 = layer.1.max(sent);
+        } else {
+            // A layer the history sizes differently (an empty layer's tar is a few bytes) is
+            // tracked but leaves the total alone: a bar whose end moves is worse than a bar a
+            // few bytes off, and the position is capped at the total.
+            if let Some(at) = self.pending.iter().position(|s| *s == size) {
+                self.pending.remove(at);
+            }
+            self.active.push((size, sent));
+        }
+        self.position()
+    }
+
+    /// A layer finished uploading: the active one closest to done, else the smallest unseen.
+    pub fn pushed(&mut self) -> (u64, u64) {
+        let closest = self
+            .active
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| (a.1 * b.0.max(1)).cmp(&(b.1 * a.0.max(1))))
+            .map(|(at, _)| at);
+        if let Some(at) = closest {
+            let (size, _) = self.active.remove(at);
+            self.done += size;
+        } else if !self.pending.is_empty() {
+            self.done += self.pending.remove(0);
+        }
+        self.position()
+    }
+
+    /// The registry already had a layer: the largest unseen one (base layers are the big ones
+    /// registries already hold).
+    pub fn present(&mut self) -> (u64, u64) {
+        if let Some(size) = self.pending.pop() {
+            self.done += size;
+        }
+        self.position()
+    }
+
+    /// The push ended well: every byte is in the registry.
+    pub fn complete(&mut self) -> (u64, u64) {
+        self.shown = self.total;
+        (self.total, self.total)
+    }
+
+    /// (sent, total), never lower than a position shown before.
+    fn position(&mut self) -> (u64, u64) {
+        let sent = self.done + self.active.iter().map(|(_, sent)| sent).sum::<u64>();
+        self.shown = self.shown.max(sent.min(self.total));
+        (self.shown, self.total)
+    }
+}
+
+#[cfg(test)]
+mod meter_tests {
+    use super::PushMeter;
+
+    #[test]
+    fn the_total_is_fixed_up_front_and_the_position_only_advances_to_it() {
+        let mut meter = PushMeter::new([0, 3_000, 8_000, 2_000]);
+        let mut positions = vec![
+            meter.present(),
+            meter.update(2_000, 500),
+            meter.update(3_000, 1_000),
+            meter.update(2_000, 2_000),
+            meter.pushed(),
+            meter.update(3_000, 3_000),
+            meter.pushed(),
+        ];
+        // The 8,000-byte layer was counted as present first; a later surprise changes nothing.
+        positions.push(meter.pushed());
+        assert!(
+            positions.iter().all(|(_, total)| *total == 13_000),
+            "{positions:?}"
+        );
+        assert!(
+            positions.windows(2).all(|w| w[0].0 <= w[1].0),
+            "never backwards: {positions:?}"
+        );
+        assert_eq!(positions.first(), Some(&(8_000, 13_000)));
+        assert_eq!(positions.last(), Some(&(13_000, 13_000)));
+    }
+
+    #[test]
+    fn an_unknown_layer_leaves_the_total_alone_and_sizes_are_capped() {
+        let mut meter = PushMeter::new([1_000, 3_000]);
+        assert_eq!(meter.update(28, 28), (28, 4_000));
+        assert_eq!(meter.update(1_000, 1_500), (1_028, 4_000));
+        assert_eq!(meter.update(3_000, 3_000), (4_000, 4_000));
+        assert_eq!(meter.pushed(), (4_000, 4_000));
     }
 }

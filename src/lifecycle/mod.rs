@@ -6,3 +6,4 @@
 pub mod names;
 pub mod plan;
 pub mod ready;
+pub mod teardown;

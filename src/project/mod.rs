@@ -8,6 +8,7 @@ pub mod config_file;
 pub mod dotenv;
 pub mod eb_config;
 pub mod settings;
+pub mod typed;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,18 @@ pub enum ProjectError {
     NotFound {
         /// Where the search started.
         start: PathBuf,
+    },
+    /// A setting's value does not parse.
+    #[error("{at}: {key} = `{value}` is not {expected}; fix the value there")]
+    InvalidSetting {
+        /// Where it was set: `file:line`, or the variable or flag.
+        at: String,
+        /// The dotted key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What it must be.
+        expected: String,
     },
     /// `-C` names a directory that does not exist.
     #[error("project directory {path} does not exist; fix the path given to -C/--project-dir")]

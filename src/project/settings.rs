@@ -51,6 +51,15 @@ pub enum Source {
         /// The variable name.
         key: String,
     },
+    /// A runtime variable of an environment's `.env` (shown masked).
+    Dotenv {
+        /// The `.env` file.
+        path: PathBuf,
+        /// The 1-based line of the assignment.
+        line: usize,
+        /// The variable name.
+        key: String,
+    },
     /// A built-in convention.
     Convention {
         /// The rule that produced the value.
@@ -72,6 +81,9 @@ impl fmt::Display for Source {
             Source::EbConfig { path, key } => write!(f, "{} {key}", display_tail(path, 2)),
             Source::LegacyDotenv { path, line, key } => {
                 write!(f, "{}:{line} {key} (legacy)", display_tail(path, 3))
+            }
+            Source::Dotenv { path, line, key } => {
+                write!(f, "{}:{line} {key}", display_tail(path, 3))
             }
             Source::Convention { rule } => write!(f, "convention: {rule}"),
             Source::Unset { note } => write!(f, "unset: {note}"),
@@ -235,11 +247,22 @@ impl Settings {
     }
 }
 
-/// The outcome of resolution: settings plus warnings to show (legacy keys in `.env`).
+/// What [`resolve`] finds: settings plus warnings to show (legacy keys in `.env`).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The settings.
+    pub settings: Settings,
+    /// Things the user should fix.
+    pub warnings: Vec<String>,
+}
+
+/// What [`load`] returns: the resolved settings, their typed values checked, and warnings.
 #[derive(Debug, Clone)]
 pub struct Resolution {
     /// The settings.
     pub settings: Settings,
+    /// The typed ones, parsed and checked.
+    pub typed: super::typed::Typed,
     /// Things the user should fix.
     pub warnings: Vec<String>,
 }
@@ -252,7 +275,7 @@ const LEGACY_EB_ENVIRONMENT: &str = "ENV_AWS_EB_ENVIRONMENT_NAME";
 const LEGACY_REPOSITORY: &str = "ENV_DOCKER_HUB_REPO_PATH";
 
 /// Resolve every setting from `inputs`.
-pub fn resolve(inputs: &Inputs<'_>) -> Resolution {
+pub fn resolve(inputs: &Inputs<'_>) -> Resolved {
     let r = Rungs { inputs };
     let cfg = &inputs.project.config;
     let project_name = r.pick(
@@ -352,7 +375,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolution {
     let environment = inputs
         .environment
         .map(|(env, dotenv)| resolve_env(&r, env, dotenv, &application, &mut warnings));
-    Resolution {
+    Resolved {
         settings: Settings {
             project_name,
             application,
@@ -503,8 +526,9 @@ fn resolve_env(
                 .map(|k| Setting {
                     key: format!("env.vars.{k}"),
                     value: file.get(k).map(str::to_owned),
-                    source: Source::ConfigFile {
+                    source: Source::Dotenv {
                         path: file.path.clone(),
+                        line: file.line_of(k).unwrap_or_default(),
                         key: k.to_owned(),
                     },
                     secret: true,
@@ -647,7 +671,13 @@ pub fn load(
         branch,
         environment: environment.as_ref().map(|e| (e, dotenv.as_ref())),
     };
-    Ok(resolve(&inputs))
+    let resolved = resolve(&inputs);
+    let typed = super::typed::check(&resolved.settings)?;
+    Ok(Resolution {
+        settings: resolved.settings,
+        typed,
+        warnings: resolved.warnings,
+    })
 }
 
 /// An environment's `.env`, or `None` when it does not exist.
@@ -707,7 +737,7 @@ mod tests {
         }
     }
 
-    fn run(f: &Fixture) -> Resolution {
+    fn run(f: &Fixture) -> Resolved {
         let lookup = |k: &str| f.vars.get(k).cloned();
         resolve(&Inputs {
             project: &f.project,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::credentials::DOCKER_HUB;
@@ -95,11 +95,12 @@ pub enum Manifest {
 
 /// Splits `host/name` references and talks to the registry.
 pub struct RegistryClient {
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    http: Client<hyper_rustls::HttpsConnector<super::proxy::ProxyConnector>, Empty<Bytes>>,
 }
 
 impl RegistryClient {
-    /// A client trusting the system's root certificates.
+    /// A client trusting the system's root certificates, through the proxies the environment
+    /// names (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
     pub fn new() -> Result<Self, RegistryError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
@@ -109,7 +110,7 @@ impl RegistryClient {
             })?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(super::proxy::ProxyConnector::from_env());
         Ok(RegistryClient {
             http: Client::builder(TokioExecutor::new()).build(connector),
         })

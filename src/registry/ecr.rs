@@ -37,7 +37,8 @@ pub async fn login(registry: &str, profile: Option<&str>) -> Result<Resolved, Ec
         registry: registry.to_owned(),
         reason,
     };
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::aws::sdk::http_client());
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
@@ -46,11 +47,13 @@ pub async fn login(registry: &str, profile: Option<&str>) -> Result<Resolved, Ec
     }
     let config = loader.load().await;
     let client = aws_sdk_ecr::Client::new(&config);
-    let answer = client
-        .get_authorization_token()
-        .send()
-        .await
-        .map_err(|e| fail(aws_sdk_ecr::error::DisplayErrorContext(&e).to_string()))?;
+    let answer = client.get_authorization_token().send().await.map_err(|e| {
+        use aws_sdk_ecr::error::ProvideErrorMetadata;
+        fail(match e.code() {
+            Some(code) => format!("{code}: {}", e.message().unwrap_or_default()),
+            None => crate::aws::error::error_chain(&e),
+        })
+    })?;
     let token = answer
         .authorization_data()
         .first()

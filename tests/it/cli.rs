@@ -231,5 +231,55 @@ fn deploying_an_unreleased_version_says_what_to_run_first() {
     Project::demo()
         .run(["deploy", "prod", "1.0.0"])
         .code(3)
-        .stderr_has("stevedore release prod 1.0.0");
+        .stderr_has("`stevedore release prod 1.0.0`");
+}
+
+/// Hints repeat how stevedore was run: `cargo run --` from a checkout (cargo names its package
+/// in the environment of what it runs) and the `-C` directory.
+#[test]
+fn hints_name_the_command_as_it_was_run() {
+    let project = Project::demo()
+        .env("CARGO", "/usr/bin/cargo")
+        .env("CARGO_PKG_NAME", "stevedore");
+    let elsewhere = project.home();
+    project
+        .run_in(&elsewhere, ["-C", "../project", "publish", "prod", "1.0.0"])
+        .code(3)
+        .stderr_has("run `cargo run -- -C ../project release prod 1.0.0` first");
+}
+
+/// `--json` prints a final JSON object for every outcome, usage errors included.
+#[test]
+fn json_usage_errors_end_with_a_summary_object() {
+    for args in [
+        vec!["--json", "start"],
+        vec!["--json", "nosuchcommand"],
+        vec!["start", "dev", "--json", "--bogus"],
+    ] {
+        let out = Project::demo().run(args.clone()).code(2);
+        let summary = out.summary();
+        assert_eq!(summary["ok"], false, "{args:?}: {summary}");
+        assert_eq!(summary["exit_code"], 2, "{args:?}: {summary}");
+        assert!(
+            summary["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{args:?}: {summary}"
+        );
+    }
+    // Without --json, stdout stays empty.
+    let plain = Project::demo().run(["start"]).code(2);
+    assert!(plain.stdout.is_empty(), "{}", plain.stdout);
+}
+
+/// An empty DOCKER_HOST counts as unset, as with the Docker CLI.
+#[test]
+fn an_empty_docker_host_means_the_local_socket() {
+    if !crate::support::docker::ready() {
+        return;
+    }
+    Project::demo()
+        .env("DOCKER_HOST", "")
+        .run(["doctor"])
+        .success()
+        .stderr_has("[pass] docker: Docker Engine")
+        .stderr_has("unix:///var/run/docker.sock");
 }

@@ -225,6 +225,13 @@ fn dotenv_values_are_masked_everywhere() {
         .expect("variable listed");
     assert_eq!(masked["value"], "******");
     assert_eq!(masked["secret"], true);
+    // The source is the .env file and line, not stevedore.toml.
+    assert_eq!(masked["source"]["kind"], "dotenv", "{masked}");
+    assert_eq!(masked["source"]["line"], 1, "{masked}");
+    assert_eq!(
+        masked["source_text"], "environments/prod/.env:1 ENV_SECRET_KEY",
+        "{masked}"
+    );
 }
 
 #[test]
@@ -301,4 +308,52 @@ fn invalid_environment_names_are_refused() {
         .run(["config", "../etc"])
         .code(3)
         .stderr_has("not a valid environment name");
+}
+
+/// Typed settings are checked once when settings load: `config`, `doctor` and every command
+/// refuse a value that does not parse, naming the file and line (or the variable).
+#[test]
+fn invalid_typed_values_exit_3_naming_file_and_line() {
+    let cases = [
+        (
+            "[deploy]\ntimeout = \"forever\"\n",
+            "stevedore.toml:2",
+            "deploy.timeout = `forever`",
+        ),
+        (
+            "[deploy]\nhealth = \"Purple\"\n",
+            "stevedore.toml:2",
+            "deploy.health = `Purple`",
+        ),
+        (
+            "[project]\nname = \"demo\"\n\n[environments.prod]\nbundle_format = \"v9\"\n",
+            "stevedore.toml:5",
+            "env.bundle_format = `v9`",
+        ),
+        (
+            "[aws]\ns3_path_style = true\n[git]\nremote = \"\"\n",
+            "stevedore.toml:4",
+            "git.remote",
+        ),
+    ];
+    for (toml, at, what) in cases {
+        let project = Project::demo().file("stevedore.toml", toml);
+        for args in [vec!["config", "prod"], vec!["bundle", "prod", "1.0.0"]] {
+            project.run(args).code(3).stderr_has(at).stderr_has(what);
+        }
+    }
+    Project::demo()
+        .env("STEVEDORE_DEPLOY_HEALTH", "Amber")
+        .run(["config", "prod"])
+        .code(3)
+        .stderr_has("environment variable STEVEDORE_DEPLOY_HEALTH")
+        .stderr_has("Green or Yellow");
+    // Valid spellings pass.
+    Project::demo()
+        .file(
+            "stevedore.toml",
+            "[deploy]\ntimeout = \"90s\"\nhealth = \"yellow\"\n",
+        )
+        .run(["config", "prod"])
+        .success();
 }

@@ -39,19 +39,31 @@ fn passes_on_this_machine_for_the_demo_project() {
 
 #[test]
 fn invalid_ignore_file_fails_with_exit_3() {
-    let out = Project::demo()
-        .file(".dockerignore", "app\n[unclosed\n")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .run(["doctor"]);
+    let broken = |project: Project| project.file(".dockerignore", "app\n[unclosed\n");
     // The daemon failure comes first (exit 4); the ignore line must still be reported.
-    out.stderr_has("[FAIL] .dockerignore").stderr_has(":2");
+    broken(Project::demo())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run(["doctor"])
+        .code(4)
+        .stderr_has("[FAIL] .dockerignore")
+        .stderr_has(":2");
+    if !docker::ready() {
+        return;
+    }
+    broken(Project::demo().git_init())
+        .run(["doctor"])
+        .code(3)
+        .stderr_has("[FAIL] .dockerignore")
+        .stderr_has(":2");
 }
 
 #[test]
 fn aws_credentials_are_found_offline_or_a_fix_is_given() {
     let project = Project::demo().env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    // Missing credentials are a warning: the exit code is the unreachable daemon's alone.
     project
         .run(["doctor"])
+        .code(4)
         .stderr_has("[warn] aws credentials: none found for profile default")
         .stderr_has("aws configure");
     let with_keys = Project::demo()
@@ -66,6 +78,7 @@ fn aws_credentials_are_found_offline_or_a_fix_is_given() {
         );
     with_keys
         .run(["doctor"])
+        .code(4)
         .stderr_has("[pass] aws credentials: profile deploy (static keys)")
         .nowhere("verysecret");
 }

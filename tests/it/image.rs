@@ -145,6 +145,46 @@ fn a_dotenv_in_the_context_is_refused_with_exit_3() {
         .nowhere("hunter2");
 }
 
+/// Secrets are found by content too: a private key under an innocent name, an AWS key pair in
+/// an ini file. The refusal names each file and rule, and never prints the secret.
+#[test]
+fn secrets_are_found_by_content_before_the_daemon_is_contacted() {
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n";
+    let pair = "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\
+                aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+    let project = Project::new()
+        .file("environments/prod/Procfile", "web: true\n")
+        .file(
+            "docker/app/prod/Dockerfile",
+            "FROM busybox:1.36\nCOPY . /app\n",
+        )
+        .file("config/notes.txt", key)
+        .file("config/aws.ini", pair)
+        .file("config/keyboard.js", "export const key = 1;\n")
+        .file(".dockerignore", "# nothing excluded\n")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    project
+        .run(["image", "build", "prod"])
+        .code(3)
+        .stderr_has("config/notes.txt — a private key (PEM/OpenSSH header)")
+        .stderr_has("config/aws.ini — an AWS access key id with its secret key")
+        .nowhere("keyboard.js")
+        .nowhere("b3BlbnNzaC1rZXktdjEAAAAA")
+        .nowhere("wJalrXUtnFEMI");
+    // The opt-in stays per file: allowing one still refuses the other.
+    project
+        .run([
+            "image",
+            "build",
+            "prod",
+            "--allow-secret",
+            "config/notes.txt",
+        ])
+        .code(3)
+        .stderr_has("config/aws.ini")
+        .nowhere("config/notes.txt —");
+}
+
 #[test]
 fn allow_secret_lets_one_file_through() {
     if !docker::ready() {
@@ -235,7 +275,15 @@ fn unreachable_daemon_is_exit_4() {
 fn two_builds_of_an_unchanged_tree_upload_byte_identical_contexts() {
     use crate::support::recording_daemon::RecordingDaemon;
     let daemon = RecordingDaemon::start();
-    let project = Project::demo().env("DOCKER_HOST", &daemon.host());
+    // Files .dockerignore must keep out of the context: sources beside the app, and a .env.
+    let project = Project::demo()
+        .env("DOCKER_HOST", &daemon.host())
+        .file("src/main.rs", "fn main() {}\n")
+        .file("tests/it.rs", "// not for the image\n")
+        .file(
+            "environments/dev/.env",
+            "ENV_SECRET_KEY=never-in-an-image\n",
+        );
     project.run(["image", "build", "dev"]).success();
     // Touching files changes mtimes, which must not change the upload.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -252,12 +300,14 @@ fn two_builds_of_an_unchanged_tree_upload_byte_identical_contexts() {
     let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
     assert!(paths.contains(&"app/www/index.html"), "{paths:?}");
     assert!(paths.contains(&"docker/app/dev/Dockerfile"), "{paths:?}");
-    assert!(
-        !paths
-            .iter()
-            .any(|p| p.starts_with("src") || p.starts_with("tests")),
-        "{paths:?}"
-    );
+    assert!(paths.contains(&"environments/dev/Procfile"), "{paths:?}");
+    for kept_out in ["src/main.rs", "tests/it.rs", "environments/dev/.env"] {
+        assert!(
+            project.root().join(kept_out).is_file(),
+            "{kept_out} exists in the tree"
+        );
+        assert!(!paths.contains(&kept_out), "{kept_out} was sent: {paths:?}");
+    }
 }
 
 #[test]

@@ -193,7 +193,8 @@ fn dev_starts_answers_is_idempotent_detaches_and_goes_down() {
     demo.run(&["stop", "dev"])
         .code(1)
         .stderr_has("No Docker container is running")
-        .stderr_has("stevedore dev start");
+        // The hint repeats the compose project this run named.
+        .stderr_has(&format!("stevedore start dev -p {}", demo.compose_project));
     demo.run(&["start", "dev", "--detach"]).success();
     assert_eq!(
         demo.ids(),
@@ -273,4 +274,122 @@ fn a_bad_compose_file_exits_3_naming_file_and_line() {
         .run(["start", "dev", "--detach"])
         .code(3)
         .stderr_has("docker-compose.yml:4");
+}
+
+/// `State.FinishedAt` as a sortable `(seconds, nanoseconds)` pair (Go trims trailing zeros of the
+/// fraction, so the strings themselves do not sort).
+fn finished_at(id: &str) -> (String, u32) {
+    let text = cli(&["inspect", "-f", "{{.State.FinishedAt}}", id]).expect("inspect");
+    let text = text.trim().trim_end_matches('Z');
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let nanos = format!("{fraction:0<9}")[..9].parse().expect("nanoseconds");
+    (seconds.to_owned(), nanos)
+}
+
+#[test]
+fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_removes_images() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("prod");
+    demo.run(&["start", "prod", "--detach"]).success();
+    let ids = demo.ids();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    // A grace period far longer than the test: a container that ignored SIGTERM would be killed
+    // (exit code 137) only after it, and `stop` would still be waiting.
+    demo.run(&["stop", "prod", "-t", "30"]).success();
+    let id_of = |service: &str| {
+        ids.iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, id)| id.clone())
+            .expect("service container")
+    };
+    for (service, id) in &ids {
+        let code = cli(&["inspect", "-f", "{{.State.ExitCode}}", id]).expect("inspect");
+        assert_eq!(code.trim(), "0", "{service} did not exit on SIGTERM");
+    }
+    assert!(
+        finished_at(&id_of("proxy")) <= finished_at(&id_of("app")),
+        "the proxy depends on the app, so it stops first"
+    );
+    let built = format!("{}-app:prod", demo.name);
+    assert!(
+        cli(&["image", "inspect", &built]).is_ok(),
+        "start built {built}"
+    );
+    let down = demo
+        .run(&["--json", "down", "prod", "--rmi", "local"])
+        .success();
+    assert!(demo.ids().is_empty(), "down removes every container");
+    let removed = down.summary()["data"]["images"].clone();
+    assert_eq!(
+        removed,
+        serde_json::json!([built, format!("{}-proxy:prod", demo.name)]),
+        "--rmi local removes the images start built"
+    );
+    assert!(
+        cli(&["image", "inspect", &built]).is_err(),
+        "{built} is gone"
+    );
+}
+
+/// One-off containers behave like `docker compose run`: piped stdin reaches the command without
+/// a TTY, `-e`/`-w`/`-u` apply, and the command's exit code is stevedore's.
+#[test]
+fn run_passes_piped_stdin_env_workdir_user_and_the_exit_code() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("dev");
+    let mut command = demo.project.command([
+        "run",
+        "dev",
+        "-p",
+        &demo.compose_project,
+        "--",
+        "sh",
+        "-c",
+        "tr a-z A-Z",
+    ]);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"hello from a pipe\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("HELLO FROM A PIPE"), "{stdout}");
+
+    demo.run(&[
+        "run",
+        "dev",
+        "-T",
+        "-e",
+        "GREETING=bonjour",
+        "-w",
+        "/tmp",
+        "-u",
+        "65534",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$GREETING\"; pwd; id -u; exit 3",
+    ])
+    .code(3)
+    .stdout_has("bonjour")
+    .stdout_has("/tmp")
+    .stdout_has("65534");
 }

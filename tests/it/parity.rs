@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::support::docker::{self, Cleanup, compose_project_objects, docker as cli, unique};
-use crate::support::{Project, copy_tree, repo_root, unavailable};
+use crate::support::{Project, copy_tracked, unavailable};
 
 /// Whether `docker-compose` (v1) runs here; skipped loudly, or failed under CI, when not.
 fn compose_ready() -> bool {
@@ -217,7 +217,7 @@ fn check(env: &str, compose_file: &str) {
     cleanup.compose_project(&theirs);
     cleanup.compose_project(&ours);
     let project = Project::new();
-    copy_tree(&repo_root().join("tests/data/parity"), &project.root());
+    copy_tracked("tests/data/parity", &project.root());
     let vars = variables();
     let file = project.root().join(compose_file);
 

@@ -83,9 +83,40 @@ fn remote_refs(remote: &Path) -> Vec<String> {
     refs
 }
 
+/// Each push's progress bar has one total from its first event to its last, and its position
+/// only moves forward, ending full.
+fn check_progress_moves_forward(lines: &[serde_json::Value]) {
+    let mut bars: std::collections::BTreeMap<String, Vec<(u64, u64)>> = Default::default();
+    for line in lines.iter().filter(|l| l["event"] == "progress") {
+        let id = line["id"].as_str().expect("progress id").to_owned();
+        let current = line["current"].as_u64().expect("current");
+        let total = line["total"].as_u64().expect("total");
+        bars.entry(id).or_default().push((current, total));
+    }
+    assert!(!bars.is_empty(), "publish reports push progress");
+    for (id, positions) in &bars {
+        let total = positions[0].1;
+        assert!(total > 0, "{id}: {positions:?}");
+        assert!(
+            positions.iter().all(|(_, t)| *t == total),
+            "{id}: the total moved: {positions:?}"
+        );
+        assert!(
+            positions.windows(2).all(|w| w[0].0 <= w[1].0),
+            "{id}: went backwards: {positions:?}"
+        );
+        assert_eq!(
+            positions.last().map(|p| p.0),
+            Some(total),
+            "{id}: ends full"
+        );
+    }
+}
+
 fn check_published(registry: &Registry, setup: &Setup) {
     let p = &setup.project;
     let out = p.run(["--json", "publish", "prod", "1.0.0"]).success();
+    check_progress_moves_forward(&out.json_lines());
     let digests = out.summary()["data"]["digests"].clone();
     let app = digests
         .as_array()

@@ -30,7 +30,7 @@ fn built() -> Option<Released> {
     for service in ["app", "proxy"] {
         cleanup.image(&format!("{name}-{service}:prod"));
     }
-    for tag in ["1.0.0", "1.2.0", "1.2.10", "3.1.0", "prod"] {
+    for tag in ["1.0.0", "1.2.0", "1.2.10", "1.3.0", "3.1.0", "prod"] {
         cleanup.image(&format!("{repository}:{tag}"));
         cleanup.image(&format!("{repository}-proxy:{tag}"));
     }
@@ -108,13 +108,47 @@ fn refuses_a_dirty_tree_another_commit_and_bad_versions() {
         .code(3)
         .stderr_has("uncommitted changes")
         .stderr_has("app/www/new.html");
+    assert!(git(p, &["tag", "-l"]).is_empty());
+}
+
+/// The images built before the last commit are stale: `release` builds the environment's
+/// images from HEAD itself, with the version as the `APP_VERSION` build argument and the OCI
+/// labels, so the released image knows which release it is.
+#[test]
+fn release_builds_from_head_and_the_image_knows_its_version() {
+    let Some(r) = built() else { return };
+    let p = &r.project;
+    std::fs::write(p.root().join("app/www/new.html"), "new\n").expect("write");
     p.commit_all("New page");
     let head = git(p, &["rev-parse", "HEAD"]);
-    p.run(["release", "prod", "1.0.0"])
-        .code(3)
-        .stderr_has(&format!("HEAD is {}", &head[..12]))
-        .stderr_has("run `stevedore image build prod`");
-    assert!(git(p, &["tag", "-l"]).is_empty());
+    p.run(["release", "prod", "1.3.0"]).success();
+    let reference = format!("{}:1.3.0", r.repository);
+    let label = |key: &str| {
+        cli(&[
+            "image",
+            "inspect",
+            "--format",
+            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+            &reference,
+        ])
+        .expect("inspect")
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(label("org.opencontainers.image.version"), "1.3.0");
+    assert_eq!(label("org.opencontainers.image.revision"), head);
+    assert_eq!(label("org.stevedore.commit"), head);
+    let version = cli(&["run", "--rm", &reference, "cat", "/var/app/VERSION"]).expect("run");
+    assert_eq!(version.trim(), "1.3.0", "the app reports the release");
+    let page = cli(&[
+        "run",
+        "--rm",
+        &reference,
+        "cat",
+        "/var/app/app/www/new.html",
+    ])
+    .expect("run");
+    assert_eq!(page.trim(), "new", "HEAD's files are in the image");
 }
 
 #[test]

@@ -182,3 +182,52 @@ fn http_get(host: &str, path: &str) -> Option<String> {
     stream.read_to_string(&mut response).ok()?;
     Some(response)
 }
+
+/// Run only as a child of the test below: a test whose component is missing.
+#[test]
+fn skip_probe() {
+    if std::env::var_os("STEVEDORE_SKIP_PROBE").is_none() {
+        return;
+    }
+    crate::support::unavailable("the probe component", "the skip mechanism's own test");
+}
+
+/// A missing component is a failure under `CI=true`, and otherwise a skip that is recorded in
+/// `STEVEDORE_SKIP_LOG` (which `tests/run.sh` counts), never a silent pass.
+#[test]
+fn a_missing_component_fails_under_ci_and_is_counted_as_a_skip_otherwise() {
+    let this = std::env::current_exe().expect("the test binary");
+    let probe = |ci: Option<&str>, log: &std::path::Path| {
+        let mut command = std::process::Command::new(&this);
+        command
+            .args(["--exact", "rig::skip_probe", "--test-threads", "1"])
+            .env("STEVEDORE_SKIP_PROBE", "1")
+            .env("STEVEDORE_SKIP_LOG", log)
+            .env_remove("CI");
+        if let Some(ci) = ci {
+            command.env("CI", ci);
+        }
+        command.output().expect("run the probe")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("skips.log");
+
+    let under_ci = probe(Some("true"), &log);
+    assert!(
+        !under_ci.status.success(),
+        "CI=true must turn a skip into a failure"
+    );
+    assert!(!log.exists(), "a failure is not recorded as a skip");
+
+    let outside_ci = probe(None, &log);
+    assert!(
+        outside_ci.status.success(),
+        "outside CI a missing component skips"
+    );
+    let recorded = std::fs::read_to_string(&log).expect("the skip log");
+    assert_eq!(recorded.lines().count(), 1, "{recorded}");
+    assert!(
+        recorded.contains("skip_probe") && recorded.contains("the probe component unavailable"),
+        "{recorded}"
+    );
+}

@@ -9,7 +9,15 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
     echo "base image $tag already present"
     exit 0
 fi
+# A fresh machine has no static busybox: install Debian's (as root, or through sudo).
+if ! { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } && command -v apt-get >/dev/null; then
+    echo "installing Debian's busybox-static for the base image"
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static
+fi
 busybox="$(command -v busybox || true)"
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 && busybox=/bin/busybox
 if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
     echo "busybox not found: install Debian's busybox-static (apt-get install busybox-static)" >&2
     exit 1

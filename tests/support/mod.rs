@@ -9,6 +9,8 @@
 
 pub mod docker;
 pub mod ebsim;
+pub mod endpoints;
+pub mod proxy;
 pub mod recording_daemon;
 pub mod registry;
 pub mod s3;
@@ -57,7 +59,8 @@ impl Project {
         }
     }
 
-    /// A copy of the bundled demo app (without stevedore's own sources).
+    /// A copy of the bundled demo app (without stevedore's own sources): the files git tracks,
+    /// never what a run of the demo left in the working tree (e.g. a created `.env`).
     pub fn demo() -> Self {
         let project = Project::new();
         for entry in [
@@ -68,7 +71,7 @@ impl Project {
             ".ebignore",
             "stevedore.toml",
         ] {
-            copy_tree(&repo_root().join(entry), &project.root().join(entry));
+            copy_tracked(entry, &project.root().join(entry));
         }
         project
     }
@@ -311,6 +314,45 @@ fn run_git(dir: &Path, home: Option<&Path>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The files git tracks under `pathspecs` of the repository (relative paths). Tests build their
+/// fixtures from these only, so a file a developer's run created cannot change a result.
+pub fn tracked_files(pathspecs: &[&str]) -> Vec<PathBuf> {
+    let out = Command::new("git")
+        .args(["ls-files", "-z", "--"])
+        .args(pathspecs)
+        .current_dir(repo_root())
+        .output()
+        .expect("run git ls-files in the repository");
+    assert!(
+        out.status.success(),
+        "git ls-files: {} (the tests read the repository's tracked files)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files: Vec<PathBuf> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .collect();
+    assert!(!files.is_empty(), "git tracks none of {pathspecs:?}");
+    files
+}
+
+/// Copy what git tracks of the repository's `entry` (a file or directory, relative to the
+/// repository root) to `to`.
+pub fn copy_tracked(entry: &str, to: &Path) {
+    for path in tracked_files(&[entry]) {
+        let relative = path.strip_prefix(entry).expect("under the pathspec");
+        let target = if relative.as_os_str().is_empty() {
+            to.to_path_buf()
+        } else {
+            to.join(relative)
+        };
+        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+        copy_tree(&repo_root().join(&path), &target);
+    }
+}
+
 /// Copy a file or directory tree (symlinks copied as links).
 pub fn copy_tree(from: &Path, to: &Path) {
     let meta = std::fs::symlink_metadata(from).expect("stat source");
@@ -339,5 +381,24 @@ pub fn unavailable(what: &str, why: &str) -> bool {
         panic!("{what} is required under CI=true but unavailable: {why}");
     }
     eprintln!("\n!!! SKIPPED: {what} unavailable ({why}); set CI=true to make this a failure\n");
+    record_skip(what, why);
     false
+}
+
+/// Append the skipping test to `STEVEDORE_SKIP_LOG` (set by `tests/run.sh`, which counts the
+/// lines), since libtest counts a test that returns early as passed and swallows its stderr.
+fn record_skip(what: &str, why: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("STEVEDORE_SKIP_LOG") else {
+        return;
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("unnamed test");
+    // One short line per skip, written in a single call so parallel tests do not interleave.
+    let line = format!("{test}: {what} unavailable ({why})\n");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
 }

@@ -53,8 +53,20 @@ fn expand_home(path: &str) -> PathBuf {
     }
 }
 
+/// Build secrets by id. `Debug` shows the ids only, so a logged request never shows a value.
+#[derive(Clone, Default)]
+pub struct BuildSecrets(pub HashMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for BuildSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<&String> = self.0.keys().collect();
+        ids.sort();
+        f.debug_tuple("BuildSecrets").field(&ids).finish()
+    }
+}
+
 /// Reads the secrets named by `specs`.
-pub fn load(specs: &[String]) -> Result<HashMap<String, Vec<u8>>, SecretSpecError> {
+pub fn load(specs: &[String]) -> Result<BuildSecrets, SecretSpecError> {
     let mut secrets = HashMap::new();
     for spec in specs {
         let malformed = |reason: &str| SecretSpecError::Malformed {
@@ -113,7 +125,7 @@ pub fn load(specs: &[String]) -> Result<HashMap<String, Vec<u8>>, SecretSpecErro
         };
         secrets.insert(value.0, value.1);
     }
-    Ok(secrets)
+    Ok(BuildSecrets(secrets))
 }
 
 #[cfg(test)]
@@ -127,7 +139,8 @@ mod tests {
         std::fs::write(&path, "s3cr3t").expect("write");
         let spec = format!("id=tok,src={}", path.display());
         let secrets = load(&[spec]).expect("load");
-        assert_eq!(secrets["tok"], b"s3cr3t");
+        assert_eq!(secrets.0["tok"], b"s3cr3t");
+        assert!(!format!("{secrets:?}").contains("s3cr3t"));
         assert!(load(&["id=x,foo=bar".to_owned()]).is_err());
         assert!(load(&["id=x,src=/nonexistent/stevedore".to_owned()]).is_err());
     }

@@ -1,0 +1,218 @@
+//! What an environment's images are built from: one [`Target`] per service that builds (a
+//! compose `build:` section, or `docker/<service>/<env>/Dockerfile`), its context listed with
+//! Docker's `.dockerignore` rules and checked for secrets before anything is sent.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::BuildScope;
+use crate::compose;
+use crate::engine::labels;
+use crate::exit::{CommandError, ExitStatus};
+use crate::ignore::docker::{self as dockerignore, ContextEntry, DockerIgnore, EntryKind};
+use crate::output::Event;
+use crate::secrets;
+
+/// One image to build.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The service.
+    pub service: String,
+    /// The context directory.
+    pub context_root: PathBuf,
+    /// Relative to `context_root`, `/`-separated.
+    pub dockerfile: String,
+    /// The local tag, `<project>-<service>:<env>`.
+    pub tag: String,
+    /// Build arguments from the compose file (the command line adds to them).
+    pub args: HashMap<String, String>,
+    /// The multi-stage target.
+    pub stage: Option<String>,
+}
+
+/// What to build: every compose service with a `build` section (context anywhere, Dockerfile
+/// relative to it, as Compose does), plus every `docker/<service>/<env>/Dockerfile` that the
+/// compose file does not already build. `only` keeps one service. `compose_override` (`-f`) is
+/// a path the caller resolved.
+pub fn targets(
+    scope: &BuildScope,
+    emit: &(dyn Fn(Event) + Sync),
+    compose_override: Option<&Path>,
+    only: Option<&str>,
+) -> anyhow::Result<Vec<Target>> {
+    let root = &scope.project.root;
+    let mut all: Vec<Target> = Vec::new();
+    if let Some(compose) = compose_file_of(scope, compose_override, emit)? {
+        for (name, service) in &compose.services {
+            let Some(build) = &service.build else {
+                continue;
+            };
+            let dockerfile = if build.dockerfile.is_absolute() {
+                build.dockerfile.clone()
+            } else {
+                build.context.join(&build.dockerfile)
+            };
+            all.push(Target {
+                service: name.clone(),
+                context_root: build.context.clone(),
+                dockerfile: relative_slash(&dockerfile, &build.context),
+                tag: labels::local_tag(&scope.project_name, name, &scope.env.name),
+                args: build
+                    .args
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        v.clone()
+                            .or_else(|| std::env::var(k).ok())
+                            .map(|v| (k.clone(), v))
+                    })
+                    .collect(),
+                stage: build.target.clone(),
+            });
+        }
+    }
+    for service in &scope.env.services {
+        let Some(dockerfile) = &service.dockerfile else {
+            continue;
+        };
+        if all.iter().any(|t| t.service == service.name) {
+            continue;
+        }
+        all.push(Target {
+            service: service.name.clone(),
+            context_root: root.clone(),
+            dockerfile: relative_slash(dockerfile, root),
+            tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
+            args: HashMap::new(),
+            stage: None,
+        });
+    }
+    if all.is_empty() {
+        return Err(CommandError::new(
+            ExitStatus::InvalidInput,
+            format!(
+                "environment `{env}` has no image to build: add docker/<service>/{env}/Dockerfile \
+                 or a `build:` section to its compose file",
+                env = scope.env.name
+            ),
+        )
+        .into());
+    }
+    match only {
+        None => Ok(all),
+        Some(name) => {
+            let names: Vec<&str> = all.iter().map(|t| t.service.as_str()).collect();
+            let chosen: Vec<Target> = all.iter().filter(|t| t.service == name).cloned().collect();
+            if chosen.is_empty() {
+                return Err(CommandError::new(
+                    ExitStatus::InvalidInput,
+                    format!(
+                        "environment `{}` has no buildable service `{name}`; services: {}",
+                        scope.env.name,
+                        names.join(", ")
+                    ),
+                )
+                .into());
+            }
+            Ok(chosen)
+        }
+    }
+}
+
+/// The environment's compose file (or `-f`), loaded for its build sections. Its env files are
+/// not read: a build does not need the runtime secrets.
+fn compose_file_of(
+    scope: &BuildScope,
+    compose_override: Option<&Path>,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<Option<compose::ComposeFile>> {
+    let path = match compose_override {
+        Some(path) => {
+            let path = path.to_path_buf();
+            if !path.is_file() {
+                return Err(CommandError::new(
+                    ExitStatus::InvalidInput,
+                    format!("compose file {} does not exist", path.display()),
+                )
+                .into());
+            }
+            path
+        }
+        None => match &scope.env.compose_file {
+            Some(path) => path.clone(),
+            None => return Ok(None),
+        },
+    };
+    let dotenv_path = scope.env.dir.join(".env");
+    let dotenv = if dotenv_path.is_file() {
+        Some(crate::project::dotenv::read(&dotenv_path)?)
+    } else {
+        None
+    };
+    let vars = compose::process_env_over(dotenv.as_ref());
+    let file = compose::load_for_build(&path, &vars)?;
+    for warning in &file.warnings {
+        emit(Event::warning(warning.clone()));
+    }
+    Ok(Some(file))
+}
+
+fn relative_slash(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A target with its context listed and checked: ready to send.
+pub struct Prepared {
+    /// What to build.
+    pub target: Target,
+    /// Its context, as it will be sent.
+    pub entries: Vec<ContextEntry>,
+}
+
+/// List each context and refuse secrets before anything is sent.
+pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<Prepared>> {
+    let mut prepared = Vec::new();
+    for target in targets {
+        if !target.context_root.join(&target.dockerfile).is_file() {
+            return Err(CommandError::new(
+                ExitStatus::InvalidInput,
+                format!(
+                    "{}: Dockerfile {} does not exist in the context {}",
+                    target.service,
+                    target.dockerfile,
+                    target.context_root.display()
+                ),
+            )
+            .into());
+        }
+        let ignore =
+            DockerIgnore::read(&target.context_root.join(dockerignore::DOCKERIGNORE_FILE))?;
+        let entries = dockerignore::context_entries(
+            &target.context_root,
+            &ignore,
+            &[target.dockerfile.as_str(), dockerignore::DOCKERIGNORE_FILE],
+        )?;
+        let files = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .map(|e| e.rel_path.as_str());
+        let hits = secrets::scan(&target.context_root, files, allowed);
+        if !hits.is_empty() {
+            return Err(CommandError::new(
+                ExitStatus::InvalidInput,
+                secrets::describe(
+                    &hits,
+                    ".dockerignore",
+                    &format!("the build context of {} ({})", target.service, target.tag),
+                ),
+            )
+            .into());
+        }
+        prepared.push(Prepared { target, entries });
+    }
+    Ok(prepared)
+}

@@ -1,0 +1,73 @@
+//! A build whose base image lives on a password-protected registry: the daemon pulls it with the
+//! user's `docker login` credentials, sent as `X-Registry-Config`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::support::Project;
+use crate::support::docker::{self, Cleanup, docker as cli, unique};
+use crate::support::registry::Registry;
+
+#[test]
+fn a_build_pulls_its_base_image_from_a_password_protected_registry() {
+    if !docker::ready() {
+        return;
+    }
+    let password = format!("pw-{}", unique("x"));
+    let Some(registry) = Registry::start_with_auth("builder", &password) else {
+        return;
+    };
+    let name = unique("it-privbase");
+    let base = format!("{}/{name}-base:1", registry.host());
+    let mut cleanup = Cleanup::default();
+    cleanup.image(&base);
+    cleanup.image(&format!("{name}-app:dev"));
+    let project = Project::demo().env("STEVEDORE_PROJECT_NAME", &name);
+    let config = project.home().join(".docker");
+    let config = config.to_str().expect("utf8");
+    let mut login = Command::new("docker")
+        .args([
+            "--config",
+            config,
+            "login",
+            &registry.host(),
+            "-u",
+            "builder",
+        ])
+        .arg("--password-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker login");
+    login
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(password.as_bytes())
+        .expect("password");
+    let out = login.wait_with_output().expect("login");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cli(&["tag", "busybox:1.36", &base]).expect("tag");
+    cli(&["--config", config, "push", &base]).expect("push the base image");
+    cli(&["rmi", &base]).expect("remove the local copy, so the build must pull");
+
+    let arg = format!("BASE_IMAGE={base}");
+    project
+        .run(["image", "build", "dev", "--build-arg", &arg])
+        .success();
+    assert!(
+        cli(&["image", "inspect", &base]).is_ok(),
+        "the daemon pulled the base"
+    );
+
+    // Without the credentials the same pull is refused.
+    cli(&["rmi", "-f", &base]).expect("remove the pulled base");
+    std::fs::remove_file(project.home().join(".docker/config.json")).expect("log out");
+    let out = project.run(["image", "build", "dev", "--build-arg", &arg]);
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+}
