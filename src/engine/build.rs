@@ -188,9 +188,9 @@ static STEP: LazyLock<Option<Regex>> =
 static BUILT: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^Successfully built ([0-9a-f]{12,64})$").ok());
 
-/// The builder `request` will use: BuildKit or not.
+/// Whether a build asking for `request_builder` (already resolved) uses BuildKit.
 pub async fn uses_buildkit(request_builder: BuilderChoice) -> Result<bool, BuildError> {
-    let choice = BuilderChoice::resolve(Some(request_builder));
+    let choice = request_builder;
     if choice == BuilderChoice::Classic {
         return Ok(false);
     }

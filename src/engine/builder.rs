@@ -34,11 +34,11 @@ impl std::str::FromStr for BuilderChoice {
 }
 
 impl BuilderChoice {
-    /// The choice from the environment over `configured` (flag or stevedore.toml):
-    /// `STEVEDORE_BUILDER` wins over the configuration, and `DOCKER_BUILDKIT=0` turns `auto`
-    /// into `classic` (and `DOCKER_BUILDKIT=1` into `buildkit`), as Docker users expect.
-    pub fn resolve(configured: Option<BuilderChoice>) -> BuilderChoice {
-        if let Some(choice) = configured.filter(|c| *c != BuilderChoice::Auto) {
+    /// The builder in effect: the `--builder` flag, else `STEVEDORE_BUILDER`, else
+    /// `DOCKER_BUILDKIT` (`0` → classic, `1` → buildkit, as Docker users expect), else
+    /// `[image] builder` from stevedore.toml, else `auto`.
+    pub fn resolve(flag: Option<BuilderChoice>, config: Option<BuilderChoice>) -> BuilderChoice {
+        if let Some(choice) = flag.filter(|c| *c != BuilderChoice::Auto) {
             return choice;
         }
         if let Ok(value) = std::env::var("STEVEDORE_BUILDER")
@@ -54,7 +54,7 @@ impl BuilderChoice {
         {
             Some("0" | "false") => BuilderChoice::Classic,
             Some("1" | "true") => BuilderChoice::Buildkit,
-            _ => BuilderChoice::Auto,
+            _ => config.unwrap_or_default(),
         }
     }
 }
@@ -98,6 +98,28 @@ pub async fn daemon_offers_buildkit(socket: &Path) -> bool {
     };
     driver.abort();
     offered
+}
+
+/// What `doctor` says about the builder: (BuildKit is usable or not asked for, one line).
+pub async fn describe(choice: BuilderChoice) -> (bool, String) {
+    let offered = match super::buildkit::daemon_socket() {
+        Some(socket) => daemon_offers_buildkit(&socket).await,
+        None => false,
+    };
+    match (choice, offered) {
+        (BuilderChoice::Classic, _) => (true, "classic builder (chosen)".to_owned()),
+        (BuilderChoice::Auto, true) => (true, "BuildKit (auto: the daemon offers it)".to_owned()),
+        (BuilderChoice::Auto, false) => (
+            true,
+            "classic builder (auto: the daemon does not offer BuildKit over a Unix socket)"
+                .to_owned(),
+        ),
+        (BuilderChoice::Buildkit, true) => (true, "BuildKit (chosen)".to_owned()),
+        (BuilderChoice::Buildkit, false) => (
+            false,
+            "BuildKit is chosen but the daemon does not offer it over a Unix socket".to_owned(),
+        ),
+    }
 }
 
 #[cfg(test)]

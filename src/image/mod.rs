@@ -137,7 +137,10 @@ pub async fn build_prepared(
             no_cache: options.no_cache,
             pull: options.pull,
             target: target.stage.clone(),
-            builder: crate::engine::builder::BuilderChoice::resolve(options.builder),
+            builder: crate::engine::builder::BuilderChoice::resolve(
+                options.builder,
+                scope.project.config.image.builder,
+            ),
             secrets: options.secrets.clone(),
         };
         let service = target.service.clone();

@@ -179,3 +179,25 @@ fn unavailable_syntax_frontend_is_one_clear_paragraph() {
         .stderr_has("# syntax=stevedore.invalid/frontend:1")
         .nowhere("rpc error");
 }
+
+#[test]
+fn image_builder_setting_chooses_classic_and_doctor_reports_it() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let (project, _tag) = project(&mut cleanup, "FROM busybox:1.36\nRUN echo hi\n");
+    let project = project.file("stevedore.toml", "[image]\nbuilder = \"classic\"\n");
+    project
+        .run(["image", "build", "dev"])
+        .success()
+        .stderr_has("app: Step 2/");
+    project
+        .run(["doctor"])
+        .stderr_has("builder: classic builder (chosen)");
+    // The flag wins over the setting.
+    project
+        .run(["image", "build", "dev", "--builder", "buildkit"])
+        .success()
+        .stderr_has("[2/2] RUN echo hi");
+}
