@@ -158,6 +158,18 @@ pub enum BuildError {
         /// The daemon.
         host: String,
     },
+    /// The Dockerfile is not in the classic context (`.dockerignore` excludes it in a way the
+    /// Docker CLI's build-file check misses, so `docker build` leaves it out too).
+    #[error(
+        "{dockerfile} is excluded by .dockerignore, so the classic builder (like \
+         `DOCKER_BUILDKIT=0 docker build`) gets a context without it. Add the line \
+         `!{dockerfile}` to .dockerignore, or build with BuildKit (`--builder buildkit`), which \
+         reads the Dockerfile apart from the context"
+    )]
+    DockerfileExcluded {
+        /// The Dockerfile, relative to the context.
+        dockerfile: String,
+    },
     /// The daemon ended the build without naming the image.
     #[error("the Docker Engine finished building {tag} without reporting an image id")]
     NoImageId {
@@ -178,6 +190,7 @@ impl Coded for BuildError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             BuildError::Context(_) | BuildError::ContextWriter(_) => ExitStatus::Failure,
+            BuildError::DockerfileExcluded { .. } => ExitStatus::InvalidInput,
             _ => ExitStatus::Engine,
         }
     }
