@@ -117,19 +117,22 @@ async fn run(
 ) -> Result<(), String> {
     // Ids the daemon may ask for: index in the STAT stream → entry.
     let mut requestable: Vec<PathBuf> = Vec::new();
-    let (packets_tx, mut packets_rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(64);
-    // Read the daemon's packets while the STATs go out, so neither side blocks the other.
+    // Read the daemon's packets while the STATs go out, so neither side blocks the other. The
+    // queue is unbounded: REQ packets are a few bytes each (one per changed file), and h2 closes
+    // a connection whose small DATA frames pile up unread (its flood protection).
+    let (packets_tx, mut packets_rx) =
+        tokio::sync::mpsc::unbounded_channel::<Result<Bytes, String>>();
     let receiving = tokio::spawn(async move {
         loop {
             match reader.next().await {
                 Ok(Some(message)) => {
-                    if packets_tx.send(Ok(message)).await.is_err() {
+                    if packets_tx.send(Ok(message)).is_err() {
                         break;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = packets_tx.send(Err(e.to_string())).await;
+                    let _ = packets_tx.send(Err(e.to_string()));
                     break;
                 }
             }

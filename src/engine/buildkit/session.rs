@@ -18,6 +18,9 @@ const DIFF_COPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const HEALTH: &str = "/grpc.health.v1.Health/Check";
 const GET_SECRET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
 
+/// Framing overhead h2 accepts in buffered small DATA frames (bytes).
+const SMALL_FRAME_BUDGET: usize = 256 * 1024 * 1024;
+
 /// What the session serves.
 pub struct SessionServices {
     /// Directories offered to FileSync.
@@ -78,7 +81,13 @@ pub async fn open(
     }
     let services = Arc::new(services);
     let task = tokio::spawn(async move {
-        let Ok(mut connection) = h2::server::handshake(stream).await else {
+        // The daemon sends one small DATA frame per file it wants (fsutil REQ packets), thousands
+        // at once on a cold build; h2's default flood budget (about 100 small frames buffered)
+        // would close the connection. The peer is the local daemon, so allow plenty.
+        let handshake = h2::server::Builder::new()
+            .data_frame_budget(SMALL_FRAME_BUDGET)
+            .handshake(stream);
+        let Ok(mut connection) = handshake.await else {
             return;
         };
         while let Some(Ok((request, respond))) = connection.accept().await {

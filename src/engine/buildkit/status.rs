@@ -122,9 +122,12 @@ impl StatusTracker {
 
     /// The step that failed, with its last output lines.
     pub fn failed_step(&self) -> Option<(String, Vec<String>)> {
+        // Several vertices may carry the error (a step and the loads waiting on it); the
+        // Dockerfile step (`[2/4] RUN …`) is the one to name.
         self.vertices
             .iter()
-            .find(|(_, v)| !v.error.is_empty())
+            .filter(|(_, v)| !v.error.is_empty())
+            .max_by_key(|(_, v)| (v.name.starts_with('['), v.name.clone()))
             .map(|(digest, v)| {
                 let mut tail: Vec<String> = self
                     .tails
