@@ -138,7 +138,6 @@ async fn run(
             }
         }
     });
-    let mut stat_count = 0u32;
     for entry in entries.iter().filter(|e| included(&e.rel_path, includes)) {
         let stat = match stat_packet(entry) {
             Ok(stat) => stat,
@@ -157,14 +156,12 @@ async fn run(
         } else {
             PathBuf::new()
         });
-        stat_count += 1;
     }
     let mut last = Vec::new();
     proto::put_uint(&mut last, 1, PACKET_STAT);
     grpc::send(send, grpc::frame(&last))
         .await
         .map_err(|e| e.to_string())?;
-    let _ = stat_count;
     while let Some(message) = packets_rx.recv().await {
         let message = message?;
         let (kind, id, data) = parse_packet(&message);

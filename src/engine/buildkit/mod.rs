@@ -305,9 +305,7 @@ pub fn syntax_directive(dockerfile: &Path) -> Option<(usize, String)> {
     let text = std::fs::read_to_string(dockerfile).ok()?;
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
-        let Some(comment) = trimmed.strip_prefix('#') else {
-            return None;
-        };
+        let comment = trimmed.strip_prefix('#')?;
         let comment = comment.trim();
         if let Some((key, value)) = comment.split_once('=')
             && key.trim().eq_ignore_ascii_case("syntax")
