@@ -86,6 +86,10 @@ pub struct GlobalArgs {
     /// Docker context to use (overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`)
     #[arg(short = 'c', long = "context", value_name = "NAME", global = true)]
     pub context: Option<String>,
+
+    /// Fail at once (exit 10) when another command holds the environment, instead of waiting
+    #[arg(long, global = true)]
+    pub no_wait: bool,
 }
 
 /// `--color` values.

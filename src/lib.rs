@@ -53,6 +53,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<engine::context::ContextError>,
     exit::classifier::<bundle::BundleError>,
     exit::classifier::<aws::AwsError>,
+    exit::classifier::<lifecycle::lock::LockError>,
 ];
 
 /// Run stevedore with `args` (argv[0] included) and return the exit status.

@@ -86,7 +86,8 @@ pub async fn tail(
         if Instant::now() + Duration::from_secs(1) > deadline {
             return Ok(Vec::new());
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // RetrieveEnvironmentInfo at most once a second (see `pace`).
+        tokio::time::sleep(super::pace::MIN_INTERVAL).await;
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod follow;
 pub mod logs;
+pub mod pace;
 pub mod sdk;
 pub mod upload;
 pub mod versions;

@@ -1,6 +1,6 @@
 //! Application versions and the storage bucket.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_elasticbeanstalk::Client;
 use aws_sdk_elasticbeanstalk::types::{ApplicationVersionDescription, S3Location};
@@ -137,10 +137,10 @@ pub async fn wait_processed(
     label: &str,
     deadline: Instant,
 ) -> Result<String, AwsError> {
-    // Quick checks first (processing a small bundle takes well under a second), then back off.
+    // At most one call a second (see `pace`), slower after the first 30 s.
     let started = Instant::now();
-    let mut interval = Duration::from_millis(100);
     loop {
+        let interval = super::pace::poll_interval(started.elapsed());
         let status = find(eb, application, label)
             .await?
             .map(|v| v.status)
@@ -152,9 +152,6 @@ pub async fn wait_processed(
             return Ok(status);
         }
         tokio::time::sleep(interval).await;
-        if started.elapsed() > Duration::from_secs(2) {
-            interval = (interval * 2).min(Duration::from_secs(4));
-        }
     }
 }
 

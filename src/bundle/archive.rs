@@ -122,6 +122,12 @@ pub fn write(
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        return Err(BundleError::OutputDir {
+            out: out.to_owned(),
+            dir,
+        });
+    }
     let temp = tempfile::Builder::new()
         .prefix(".stevedore-bundle-")
         .suffix(".zip.part")
@@ -465,5 +471,20 @@ mod tests {
             })
             .count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn a_missing_output_directory_is_named_and_is_invalid_input() {
+        use crate::exit::{Coded, ExitStatus};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("missing/sub/app.zip");
+        let err = write(&[], &out, u64::MAX, &mut |_, _| {}).expect_err("missing directory");
+        assert_eq!(err.exit_status(), ExitStatus::InvalidInput);
+        let text = err.to_string();
+        assert!(
+            text.contains(&dir.path().join("missing/sub").display().to_string()),
+            "{text}"
+        );
+        assert!(!dir.path().join("missing").exists(), "nothing created");
     }
 }

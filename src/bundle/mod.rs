@@ -63,6 +63,19 @@ pub enum BundleError {
         /// The limit.
         limit: u64,
     },
+    /// `-o` names a file in a directory that does not exist (or is not a directory).
+    #[error(
+        "cannot write the bundle to {}: the directory {} does not exist; create it or pass \
+         another -o",
+        out.display(),
+        dir.display()
+    )]
+    OutputDir {
+        /// The requested output file.
+        out: PathBuf,
+        /// Its missing parent directory.
+        dir: PathBuf,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

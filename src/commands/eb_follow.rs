@@ -40,18 +40,9 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The pause between polls: quick at first (short updates end in seconds), then gentler on the
-/// API's rate limits for the minutes a real update takes.
+/// The pause between polls (at most one call a second per API; see [`crate::aws::pace`]).
 fn interval(elapsed: Duration) -> Duration {
-    if elapsed < Duration::from_secs(10) {
-        Duration::from_millis(500)
-    } else if elapsed < Duration::from_secs(30) {
-        Duration::from_secs(1)
-    } else if elapsed < Duration::from_secs(120) {
-        Duration::from_secs(2)
-    } else {
-        Duration::from_secs(5)
-    }
+    crate::aws::pace::poll_interval(elapsed)
 }
 
 /// Print one EB event the way the EB CLI does: time, severity, message.

@@ -15,8 +15,15 @@ use crate::output::{Event, Report};
 /// Run an `image` action.
 pub async fn run(ctx: &Context, action: ImageAction) -> anyhow::Result<Report> {
     match action {
-        ImageAction::Build(args) => build_images(ctx, args, false).await,
-        ImageAction::Update(args) => build_images(ctx, args, true).await,
+        // `start` builds through `build_images` under its own lock; the lock is taken here.
+        ImageAction::Build(args) => {
+            let _lock = lock_images(ctx, &args.select.env, "image build").await?;
+            build_images(ctx, args, false).await
+        }
+        ImageAction::Update(args) => {
+            let _lock = lock_images(ctx, &args.select.env, "image update").await?;
+            build_images(ctx, args, true).await
+        }
         ImageAction::Destroy(args) => destroy(ctx, args).await,
         ImageAction::Ls(args) => list(ctx, args).await,
     }
@@ -118,6 +125,7 @@ fn env_selector(scope: &BuildScope) -> Vec<(String, String)> {
 
 async fn destroy(ctx: &Context, args: ImageSelectArgs) -> anyhow::Result<Report> {
     let scope = scope(ctx, &args.env)?;
+    let _lock = super::lock_env(ctx, &scope.project.root, &scope.env.name, "image destroy").await?;
     let docker = engine::connect().await?;
     let emit = |event| ctx.printer.emit(event);
     let compose_override = args.file.as_deref().map(|f| ctx.start_dir.join(f));
@@ -257,6 +265,17 @@ fn format_unix(seconds: i64) -> String {
         rem / 3600,
         (rem % 3600) / 60
     )
+}
+
+/// The environment lock for an image command (the environment must exist first).
+async fn lock_images(
+    ctx: &Context,
+    env: &str,
+    command: &str,
+) -> anyhow::Result<crate::lifecycle::lock::EnvLock> {
+    let project = ctx.project()?;
+    project.environment(env)?;
+    super::lock_env(ctx, &project.root, env, command).await
 }
 
 #[cfg(test)]

@@ -206,3 +206,20 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         }
     }
 }
+
+/// Take the environment lock for `command` (see [`crate::lifecycle::lock`]), telling the user
+/// who holds it while waiting; `--no-wait` fails at once with exit 10.
+pub(crate) async fn lock_env(
+    ctx: &Context,
+    root: &std::path::Path,
+    env: &str,
+    command: &str,
+) -> anyhow::Result<crate::lifecycle::lock::EnvLock> {
+    let lock = crate::lifecycle::lock::acquire(root, env, command, !ctx.global.no_wait, |holder| {
+        ctx.printer.emit(crate::output::Event::info(format!(
+            "waiting for environment {env}: {holder} (--no-wait fails instead)"
+        )));
+    })
+    .await?;
+    Ok(lock)
+}

@@ -23,6 +23,8 @@ enum Done {
     ImageTag {
         reference: String,
         previous: Option<String>,
+        /// The image this run pointed it at: undo touches the tag only if it still does.
+        ours: String,
     },
     GitTag(String),
     Branch(String),
@@ -241,12 +243,25 @@ async fn already_released(ctx: &Context, run: &Run<'_>) -> anyhow::Result<Report
     let tag = version.git_tag();
     let tagged = git.commit_of(&tag).unwrap_or_default();
     let mut same = tagged == head;
+    let mut missing = false;
     for service in &scope.services {
         let reference = format!("{}:{}", scope.repository_of(service), version.image_tag());
-        let built_from = images::labels_of(docker, &reference)
-            .await?
-            .and_then(|(_, labels)| labels.get(labels::COMMIT).cloned());
+        let found = images::labels_of(docker, &reference).await?;
+        missing |= found.is_none();
+        let built_from = found.and_then(|(_, labels)| labels.get(labels::COMMIT).cloned());
         same &= built_from.as_deref() == Some(head);
+    }
+    if !same && tagged == head && missing {
+        // Tagged at this commit, image tags not all there yet: another run is releasing it now
+        // (the git tag comes first). Touch nothing.
+        return Err(CommandError::new(
+            ExitStatus::Busy,
+            format!(
+                "{tag} is being released by another run at the same time; this run changed \
+                 nothing"
+            ),
+        )
+        .into());
     }
     if !same {
         return Err(CommandError::new(
@@ -282,28 +297,15 @@ async fn release_steps(
         version,
         head,
     } = *run;
-    let mut records = Vec::new();
-    for image in images {
-        for tag in [version.image_tag(), scope.env_tag.clone()] {
-            interrupt::check()?;
-            let reference = format!("{}:{tag}", image.repository);
-            ctx.printer.emit(Event::step(format!(
-                "Tagging image {reference} ({})",
-                image.local_tag
-            )));
-            let previous = images::image_id(docker, &reference).await?;
-            images::tag(docker, &image.id, &image.repository, &tag).await?;
-            done.push(Done::ImageTag {
-                reference: reference.clone(),
-                previous,
-            });
-        }
-        records.push(ImageRecord {
+    // The record names what will be tagged; nothing is changed before the git tag exists.
+    let records: Vec<ImageRecord> = images
+        .iter()
+        .map(|image| ImageRecord {
             service: image.service.clone(),
             reference: format!("{}:{}", image.repository, version.image_tag()),
             image_id: image.id.clone(),
-        });
-    }
+        })
+        .collect();
     interrupt::check()?;
     let since = git.previous_tag();
     let record = ReleaseRecord {
@@ -319,8 +321,39 @@ async fn release_steps(
         record.changelog.len(),
         since.as_deref().unwrap_or("the first commit")
     )));
-    git.create_tag(&tag, head, &record.to_message())?;
+    // The git tag first: `git tag` fails if it exists (an exclusive ref lock), so of two
+    // releases of one version racing, the loser stops here, before touching any image tag.
+    if let Err(err) = git.create_tag(&tag, head, &record.to_message()) {
+        if git.tag_exists(&tag) {
+            return Err(CommandError::new(
+                ExitStatus::Busy,
+                format!(
+                    "tag {tag} was created by another release of {version} running at the same \
+                     time; this run changed nothing"
+                ),
+            )
+            .into());
+        }
+        return Err(err.into());
+    }
     done.push(Done::GitTag(tag));
+    for image in images {
+        for tag in [version.image_tag(), scope.env_tag.clone()] {
+            interrupt::check()?;
+            let reference = format!("{}:{tag}", image.repository);
+            ctx.printer.emit(Event::step(format!(
+                "Tagging image {reference} ({})",
+                image.local_tag
+            )));
+            let previous = images::image_id(docker, &reference).await?;
+            images::tag(docker, &image.id, &image.repository, &tag).await?;
+            done.push(Done::ImageTag {
+                reference: reference.clone(),
+                previous,
+                ours: image.id.clone(),
+            });
+        }
+    }
     interrupt::check()?;
     let branch = version.release_branch();
     if !version.is_patch() && !git.branch_exists(&branch) {
@@ -349,8 +382,14 @@ async fn undo(git: &Git, docker: &bollard::Docker, done: Vec<Done>) -> String {
             Done::ImageTag {
                 reference,
                 previous,
+                ours,
             } => {
+                // Someone else moved the tag since: it is theirs now, leave it.
+                let still_ours = images::image_id(docker, &reference)
+                    .await
+                    .is_ok_and(|id| id.as_deref() == Some(ours.as_str()));
                 let result = match previous {
+                    _ if !still_ours => Ok(()),
                     Some(id) => images::retag(docker, &id, &reference).await,
                     None => images::remove(docker, &reference, false).await,
                 };

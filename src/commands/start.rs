@@ -34,6 +34,7 @@ const FOLLOW_TAIL: u64 = 20;
 pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
     let timeout = parse_timeout(&args.timeout)?;
     let scope = lifecycle_scope::load(ctx, &args.env, &args.compose, Runtime::Read)?;
+    let _lock = super::lock_env(ctx, &scope.base.project.root, scope.env(), "start").await?;
     let docker = engine::connect().await?;
     let image_ids = ensure_images(ctx, &docker, &scope, args.build, None).await?;
     let existing = containers::list(&docker, &plan::project_selector(&scope.project)).await?;

@@ -87,6 +87,7 @@ async fn stop_groups(
 /// Run `stop`.
 pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> {
     let scope = lifecycle_scope::load(ctx, &args.env, &args.compose, Runtime::Skip)?;
+    let _lock = super::lock_env(ctx, &scope.base.project.root, scope.env(), "stop").await?;
     let docker = engine::connect().await?;
     let all = containers::list(&docker, &plan::project_selector(&scope.project)).await?;
     let groups = in_stop_order(&scope, &all);
@@ -123,6 +124,7 @@ pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> 
 /// Run `down`.
 pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
     let scope = lifecycle_scope::load(ctx, &args.env, &args.compose, Runtime::Skip)?;
+    let _lock = super::lock_env(ctx, &scope.base.project.root, scope.env(), "down").await?;
     let docker = engine::connect().await?;
     let selector = plan::project_selector(&scope.project);
     let all = containers::list(&docker, &selector).await?;
@@ -237,6 +239,7 @@ pub async fn down(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
 /// Run `restart`: the same containers, stopped and started again in dependency order.
 pub async fn restart(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> {
     let scope = lifecycle_scope::load(ctx, &args.env, &args.compose, Runtime::Skip)?;
+    let _lock = super::lock_env(ctx, &scope.base.project.root, scope.env(), "restart").await?;
     let docker = engine::connect().await?;
     let all = containers::list(&docker, &plan::project_selector(&scope.project)).await?;
     let groups = in_stop_order(&scope, &all);

@@ -50,6 +50,20 @@ pub enum EngineError {
     /// Any other Engine API failure.
     #[error("Docker Engine error: {0}")]
     Api(#[from] bollard::errors::Error),
+    /// Several networks share a name (left by concurrent runs before the environment lock) and
+    /// the extra ones still have containers attached.
+    #[error(
+        "{count} networks are named {name} and the extra ones still have containers attached; \
+         run `stevedore {env} down` to remove them all, then start again"
+    )]
+    DuplicateNetwork {
+        /// The network name.
+        name: String,
+        /// How many share it.
+        count: usize,
+        /// The environment (for the hint).
+        env: String,
+    },
 }
 
 impl Coded for EngineError {

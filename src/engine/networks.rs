@@ -22,34 +22,89 @@ pub struct NetworkSpec {
 }
 
 /// Create the network unless one of that name exists; `true` when it was created.
+///
+/// The Engine (API 1.41) lets several networks share a name, so two `start` racing each other
+/// used to create two; the environment lock now serialises them, and duplicates left by older
+/// runs are repaired here: the oldest is kept, the others removed (see [`repair_duplicates`]).
 pub async fn ensure(docker: &Docker, spec: &NetworkSpec) -> Result<bool, EngineError> {
-    if exists(docker, &spec.name).await? {
-        return Ok(false);
-    }
-    let request = NetworkCreateRequest {
-        name: spec.name.clone(),
-        driver: spec.driver.clone(),
-        labels: Some(spec.labels.clone()),
-        ..Default::default()
+    let created = if by_name(docker, &spec.name).await?.is_empty() {
+        let request = NetworkCreateRequest {
+            name: spec.name.clone(),
+            driver: spec.driver.clone(),
+            labels: Some(spec.labels.clone()),
+            ..Default::default()
+        };
+        match docker.create_network(request).await {
+            Ok(_) => true,
+            // Created by someone else between our look and our create.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => false,
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        false
     };
-    match docker.create_network(request).await {
-        Ok(_) => Ok(true),
-        // Created by someone else between our look and our create.
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(false),
-        Err(err) => Err(err.into()),
+    let env = spec
+        .labels
+        .get(super::labels::ENVIRONMENT)
+        .or_else(|| spec.labels.get(super::labels::compose::PROJECT))
+        .cloned()
+        .unwrap_or_else(|| spec.name.clone());
+    repair_duplicates(docker, &spec.name, &env).await?;
+    Ok(created)
+}
+
+/// Ids of the networks named exactly `name`, oldest first.
+async fn by_name(docker: &Docker, name: &str) -> Result<Vec<String>, EngineError> {
+    let filters = HashMap::from([("name".to_owned(), vec![name.to_owned()])]);
+    let options = ListNetworksOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    // The name filter matches substrings; only the exact name counts.
+    let mut found: Vec<(String, String)> = docker
+        .list_networks(Some(options))
+        .await?
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .filter_map(|n| Some((n.created.unwrap_or_default(), n.id?)))
+        .collect();
+    found.sort();
+    Ok(found.into_iter().map(|(_, id)| id).collect())
+}
+
+/// Keep the oldest network named `name` and remove the others; returns how many were removed.
+/// An extra one that still has containers attached stops with
+/// [`EngineError::DuplicateNetwork`] (removing it would cut those containers off).
+pub async fn repair_duplicates(
+    docker: &Docker,
+    name: &str,
+    env: &str,
+) -> Result<usize, EngineError> {
+    let ids = by_name(docker, name).await?;
+    let mut removed = 0;
+    for id in ids.iter().skip(1) {
+        match docker.remove_network(id).await {
+            Ok(()) => removed += 1,
+            Err(err) if is_not_found(&err) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 403, ..
+            }) => {
+                return Err(EngineError::DuplicateNetwork {
+                    name: name.to_owned(),
+                    count: ids.len(),
+                    env: env.to_owned(),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
+    Ok(removed)
 }
 
 /// Whether a network named `name` exists.
 pub async fn exists(docker: &Docker, name: &str) -> Result<bool, EngineError> {
-    match docker.inspect_network(name, None).await {
-        // Docker matches ids and id prefixes too; only an exact name counts.
-        Ok(network) => Ok(network.name.as_deref() == Some(name)),
-        Err(err) if is_not_found(&err) => Ok(false),
-        Err(err) => Err(err.into()),
-    }
+    Ok(!by_name(docker, name).await?.is_empty())
 }
 
 /// Names of the networks carrying every `key=value` label of `labels`.
@@ -68,16 +123,21 @@ pub async fn list(
         .filter_map(|n| n.name)
         .collect();
     names.sort();
+    names.dedup();
     Ok(names)
 }
 
-/// Remove a network (gone already: fine).
+/// Remove every network named `name` (duplicates included: removing by name fails on an
+/// ambiguous name, which let `down` report success while leaving both); gone already: fine.
 pub async fn remove(docker: &Docker, name: &str) -> Result<(), EngineError> {
-    match docker.remove_network(name).await {
-        Ok(()) => Ok(()),
-        Err(err) if is_not_found(&err) => Ok(()),
-        Err(err) => Err(err.into()),
+    for id in by_name(docker, name).await? {
+        match docker.remove_network(&id).await {
+            Ok(()) => {}
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => return Err(err.into()),
+        }
     }
+    Ok(())
 }
 
 /// Attach container `id` to `network`.

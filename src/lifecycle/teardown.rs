@@ -41,6 +41,12 @@ pub async fn run(
     // One "stopped" flag per container; a container waits for the flags of its dependents.
     let flags: Vec<(watch::Sender<bool>, watch::Receiver<bool>)> =
         doomed.iter().map(|_| watch::channel(false)).collect();
+    // How many containers have been told to stop. Removals wait until all have: removing while
+    // the daemon is still killing and reaping the first containers slows those stops, and so
+    // everything that waits for them; once the last stops are issued, removals overlap their
+    // grace periods instead.
+    let (issued, all_issued) = watch::channel(0usize);
+    let (issued, total) = (&issued, doomed.len());
     let tasks = doomed.iter().enumerate().map(|(index, container)| {
         let service = service_of(container);
         let dependents: Vec<watch::Receiver<bool>> = doomed
@@ -50,12 +56,14 @@ pub async fn run(
             .map(|(other, _)| flags[other].1.clone())
             .collect();
         let done = &flags[index].0;
+        let mut all_issued = all_issued.clone();
         async move {
             for mut dependent in dependents {
                 // A dropped sender means that task ended (it always sets the flag first).
                 let _ = dependent.wait_for(|stopped| *stopped).await;
             }
             let was_running = container.is_running();
+            issued.send_modify(|count| *count += 1);
             let stopped = if was_running {
                 emit(Event::info(format!("stopping {}", container.name)));
                 containers::stop(docker, &container.id, grace).await
@@ -66,6 +74,7 @@ pub async fn run(
             let _ = done.send(true);
             stopped?;
             if mode == Teardown::StopAndRemove {
+                let _ = all_issued.wait_for(|count| *count == total).await;
                 emit(Event::info(format!("removing {}", container.name)));
                 containers::remove(docker, &container.id).await?;
             }

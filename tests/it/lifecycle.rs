@@ -43,16 +43,16 @@ fn http_get(port: u16, path: &str) -> String {
 
 /// The demo with its own names and ports. `port` replaces the published host port of the
 /// environment's entry service; `.env` is removed so `start` has to make it.
-struct Demo {
-    project: Project,
+pub(crate) struct Demo {
+    pub(crate) project: Project,
     name: String,
-    compose_project: String,
+    pub(crate) compose_project: String,
     port: u16,
     _cleanup: Cleanup,
 }
 
 impl Demo {
-    fn new(env: &str) -> Demo {
+    pub(crate) fn new(env: &str) -> Demo {
         let name = unique("it-life");
         let compose_project = format!("{name}-{env}");
         let mut cleanup = Cleanup::default();
@@ -78,7 +78,7 @@ impl Demo {
         }
     }
 
-    fn run(&self, args: &[&str]) -> crate::support::Output {
+    pub(crate) fn run(&self, args: &[&str]) -> crate::support::Output {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-p", &self.compose_project]);
         self.project.run(all)

@@ -14,6 +14,7 @@ mod doctor;
 mod ebignore_diff;
 mod ebsim;
 mod endpoints;
+mod faults;
 mod image;
 mod lifecycle;
 mod oneoff;

@@ -4,9 +4,9 @@ use crate::support::Project;
 use crate::support::docker::{self, Cleanup, docker as cli, unique};
 
 /// A git-initialised demo project with its own project name and repository, prod images built.
-struct Released {
-    project: Project,
-    repository: String,
+pub(crate) struct Released {
+    pub(crate) project: Project,
+    pub(crate) repository: String,
     _cleanup: Cleanup,
 }
 
@@ -14,13 +14,13 @@ fn git(project: &Project, args: &[&str]) -> String {
     project.git(args)
 }
 
-fn image_id(reference: &str) -> Option<String> {
+pub(crate) fn image_id(reference: &str) -> Option<String> {
     cli(&["image", "inspect", "--format", "{{.Id}}", reference])
         .ok()
         .map(|s| s.trim().to_owned())
 }
 
-fn built() -> Option<Released> {
+pub(crate) fn built() -> Option<Released> {
     if !docker::ready() {
         return None;
     }
