@@ -201,3 +201,31 @@ fn image_builder_setting_chooses_classic_and_doctor_reports_it() {
         .success()
         .stderr_has("[2/2] RUN echo hi");
 }
+
+#[test]
+fn independent_stages_run_at_the_same_time() {
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    // Each stage marks a shared cache mount and waits for the other's mark: built one after the
+    // other, the first stage gives up (after 60 s) and the build fails.
+    let id = unique("rendezvous");
+    let stage = |me: &str, other: &str| {
+        format!(
+            "FROM busybox:1.36 AS {me}\nRUN --mount=type=cache,id={id},target=/meet,sharing=shared \
+             sh -c 'touch /meet/{me}; i=0; while [ ! -e /meet/{other} ]; do sleep 0.2; \
+             i=$((i+1)); [ $i -lt 300 ] || exit 7; done; echo {me} > /{me}.txt'\n"
+        )
+    };
+    let dockerfile = format!(
+        "{}{}FROM busybox:1.36\nCOPY --from=left /left.txt /left.txt\n\
+         COPY --from=right /right.txt /right.txt\n",
+        stage("left", "right"),
+        stage("right", "left")
+    );
+    let (project, tag) = project(&mut cleanup, &dockerfile);
+    project.run(["image", "build", "dev"]).success();
+    assert_eq!(cat(&tag, "/left.txt").trim(), "left");
+    assert_eq!(cat(&tag, "/right.txt").trim(), "right");
+}
