@@ -256,6 +256,12 @@ pub struct ImageBuildArgs {
     /// Send this file even though it looks like a secret (repeatable)
     #[arg(long = "allow-secret", value_name = "PATH")]
     pub allow_secrets: Vec<PathBuf>,
+    /// The builder: auto (BuildKit when the daemon offers it), buildkit, classic
+    #[arg(long, value_name = "BUILDER")]
+    pub builder: Option<crate::engine::builder::BuilderChoice>,
+    /// A build secret for `RUN --mount=type=secret` (repeatable): id=NAME,src=PATH or id=NAME,env=VAR
+    #[arg(long = "secret", value_name = "SPEC")]
+    pub secrets: Vec<String>,
 }
 
 /// Which images of an environment.

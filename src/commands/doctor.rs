@@ -92,6 +92,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
         Ok(project) => {
             let (check, settings) = check_project(ctx, &project);
             record(check);
+            record(check_builder(project.config.image.builder).await);
             let (env_checks, repositories) = check_environments(ctx, &project);
             for check in env_checks {
                 record(check);
@@ -136,6 +137,18 @@ fn summarise(checks: &[Check]) -> Report {
         "failed": failed.len(),
     });
     Report { data, text, status }
+}
+
+async fn check_builder(config: Option<engine::builder::BuilderChoice>) -> Check {
+    let choice = engine::builder::BuilderChoice::resolve(None, config);
+    match engine::builder::describe(choice).await {
+        (true, detail) => Check::pass("builder", detail),
+        (false, detail) => Check::warn(
+            "builder",
+            detail,
+            "set [image] builder = \"classic\" (or STEVEDORE_BUILDER=classic)",
+        ),
+    }
 }
 
 async fn check_docker() -> Check {

@@ -85,6 +85,8 @@ async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyh
         pull: args.pull,
         allow_secrets: args.allow_secrets.clone(),
         rebuild: update,
+        builder: args.builder,
+        secrets: crate::engine::buildkit::secrets::load(&args.secrets)?,
         ..BuildOptions::default()
     };
     let emit = |event| ctx.printer.emit(event);

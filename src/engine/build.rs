@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use regex::Regex;
 use tokio_util::io::{ReaderStream, SyncIoBridge};
 
+use super::builder::{BuilderChoice, daemon_offers_buildkit};
 use super::context::{ContextError, ContextStats, write_context_tar};
 use crate::exit::{Coded, ExitStatus};
 use crate::ignore::docker::ContextEntry;
@@ -50,6 +51,10 @@ pub struct BuildRequest {
     pub pull: bool,
     /// A multi-stage target.
     pub target: Option<String>,
+    /// The builder asked for (`auto` picks BuildKit when the daemon offers it).
+    pub builder: BuilderChoice,
+    /// Build secrets by id, for `RUN --mount=type=secret` (BuildKit only).
+    pub secrets: super::buildkit::secrets::BuildSecrets,
 }
 
 /// Progress reported while building.
@@ -66,6 +71,13 @@ pub enum BuildProgress {
     },
     /// A line of the daemon's output.
     Output(String),
+    /// A BuildKit step finished: `status` is `CACHED`, `DONE 1.2s` or `ERROR`.
+    Done {
+        /// The step, e.g. `[2/6] RUN make`.
+        instruction: String,
+        /// How it ended.
+        status: String,
+    },
     /// A base-image layer is being pulled.
     Pull {
         /// The layer or image.
@@ -119,6 +131,45 @@ pub enum BuildError {
     /// The thread writing the context died.
     #[error("the build context writer stopped unexpectedly: {0}")]
     ContextWriter(String),
+    /// The Dockerfile asks for a `# syntax=` frontend that the daemon cannot get.
+    #[error(
+        "building {tag} failed: {dockerfile} line {line} asks for the Dockerfile frontend \
+         `# syntax={syntax}`, which the Docker Engine could not load (it is pulled as an image \
+         and no registry serving it is reachable). Remove the line to use the Engine's built-in \
+         frontend, or keep `# syntax=docker/dockerfile:1` and build where docker.io (or a mirror \
+         holding that image) is reachable"
+    )]
+    Frontend {
+        /// The image being built.
+        tag: String,
+        /// The Dockerfile, relative to the context.
+        dockerfile: String,
+        /// The line of the directive.
+        line: usize,
+        /// The frontend it names.
+        syntax: String,
+    },
+    /// BuildKit was asked for but the daemon does not offer it.
+    #[error(
+        "the Docker Engine at {host} does not offer BuildKit; use `--builder classic` (or \
+         `[image] builder = \"classic\"`), or enable BuildKit on the daemon"
+    )]
+    NoBuildkit {
+        /// The daemon.
+        host: String,
+    },
+    /// The Dockerfile is not in the classic context (`.dockerignore` excludes it in a way the
+    /// Docker CLI's build-file check misses, so `docker build` leaves it out too).
+    #[error(
+        "{dockerfile} is excluded by .dockerignore, so the classic builder (like \
+         `DOCKER_BUILDKIT=0 docker build`) gets a context without it. Add the line \
+         `!{dockerfile}` to .dockerignore, or build with BuildKit (`--builder buildkit`), which \
+         reads the Dockerfile apart from the context"
+    )]
+    DockerfileExcluded {
+        /// The Dockerfile, relative to the context.
+        dockerfile: String,
+    },
     /// The daemon ended the build without naming the image.
     #[error("the Docker Engine finished building {tag} without reporting an image id")]
     NoImageId {
@@ -139,6 +190,7 @@ impl Coded for BuildError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             BuildError::Context(_) | BuildError::ContextWriter(_) => ExitStatus::Failure,
+            BuildError::DockerfileExcluded { .. } => ExitStatus::InvalidInput,
             _ => ExitStatus::Engine,
         }
     }
@@ -149,8 +201,42 @@ static STEP: LazyLock<Option<Regex>> =
 static BUILT: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^Successfully built ([0-9a-f]{12,64})$").ok());
 
-/// Build `request`, reporting progress to `progress`.
+/// Whether a build asking for `request_builder` (already resolved) uses BuildKit.
+pub async fn uses_buildkit(request_builder: BuilderChoice) -> Result<bool, BuildError> {
+    let choice = request_builder;
+    if choice == BuilderChoice::Classic {
+        return Ok(false);
+    }
+    let offered = match super::buildkit::daemon_socket() {
+        Some(socket) => daemon_offers_buildkit(&socket).await,
+        None => false,
+    };
+    if !offered && choice == BuilderChoice::Buildkit {
+        return Err(BuildError::NoBuildkit {
+            host: super::docker_host(),
+        });
+    }
+    Ok(offered)
+}
+
+/// Build `request`, reporting progress to `progress`: with BuildKit when chosen (see
+/// [`BuilderChoice`]), else with the classic builder.
 pub async fn build(
+    docker: &Docker,
+    mut request: BuildRequest,
+    progress: impl FnMut(BuildProgress) + Send,
+) -> Result<BuildOutcome, BuildError> {
+    if uses_buildkit(request.builder).await?
+        && let Some(socket) = super::buildkit::daemon_socket()
+    {
+        let secrets = std::mem::take(&mut request.secrets).0;
+        return super::buildkit::build(&socket, request, secrets, progress).await;
+    }
+    build_classic(docker, request, progress).await
+}
+
+/// Build `request` with the classic builder, the context streamed as a tar.
+pub async fn build_classic(
     docker: &Docker,
     request: BuildRequest,
     mut progress: impl FnMut(BuildProgress) + Send,

@@ -5,6 +5,8 @@
 pub mod attach;
 pub mod build;
 pub mod build_proxy;
+pub mod builder;
+pub mod buildkit;
 pub mod containers;
 pub mod context;
 pub mod endpoint;

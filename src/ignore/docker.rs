@@ -46,8 +46,8 @@
 //!   `.dockerignore` itself and the Dockerfile are always sent, because the
 //!   daemon must read them; the CLI appends `!<path>` exceptions, which also
 //!   stop the pruning of the directories above them. See
-//!   [`DockerIgnore::with_always_included`] for the one case where we send the
-//!   Dockerfile and the CLI does not.
+//!   [`DockerIgnore::with_always_included`] for the case where the CLI's check
+//!   misses an excluded Dockerfile (we match it).
 //!
 //! Paths are `/`-separated and relative to the context root (Unix semantics:
 //! `\` is an escape character in patterns, as on Linux and macOS). The classic
@@ -253,13 +253,13 @@ impl DockerIgnore {
 
     /// Makes `paths` (context-relative: the `.dockerignore` and the
     /// Dockerfile) always sent, as docker/cli's `TrimBuildFilesFromExcludes`
-    /// does: a path gets a trailing `!path` exception (line 0) when the CLI
-    /// would add one, that is when patternmatcher's deprecated `Matches` calls
-    /// it excluded. That check looks at one parent directory only (the one as
-    /// deep as the pattern), so the CLI can miss that `**/build` excludes
-    /// `a/b/build/Dockerfile` and then uploads a context without its
-    /// Dockerfile, which the daemon refuses. We add the exception in that case
-    /// too: whenever the path would otherwise not be sent. Paths are matched
+    /// does: a path gets a trailing `!path` exception (line 0) exactly when the
+    /// CLI would add one, that is when patternmatcher's deprecated `Matches`
+    /// calls it excluded. That check looks at one parent directory only (the
+    /// one as deep as the pattern), so the CLI can miss that `**/build`
+    /// excludes `a/b/build/Dockerfile` and then uploads a context without its
+    /// Dockerfile; we leave it out too (the classic context matches the CLI's
+    /// byte for byte) and the classic build explains the fix. Paths are matched
     /// literally (the CLI would read glob characters in a Dockerfile's name as
     /// a pattern and might then miss the file). The daemon drops these files
     /// from the context the Dockerfile sees.
@@ -269,7 +269,7 @@ impl DockerIgnore {
             if path == "." {
                 continue;
             }
-            if self.cli_matches(&path) || !self.walk_sends(&path) {
+            if self.cli_matches(&path) {
                 self.patterns.push(Pattern {
                     matcher: Matcher::Exact(path.clone()),
                     text: path,
@@ -302,20 +302,6 @@ impl DockerIgnore {
             }
         }
         excluded
-    }
-
-    /// Whether [`ContextWalk`] reaches and sends `path`: it is not excluded
-    /// and no directory above it is pruned.
-    fn walk_sends(&self, path: &str) -> bool {
-        let mut parent: Option<Level> = None;
-        for dir in ancestors(path) {
-            let level = self.evaluate(&dir, parent.as_ref());
-            if level.excluded() && self.may_prune(&dir) {
-                return false;
-            }
-            parent = Some(level);
-        }
-        !self.evaluate(path, parent.as_ref()).excluded()
     }
 
     /// The file the patterns came from.
@@ -1627,12 +1613,12 @@ mod tests {
                 .map(|p| p.text().to_owned())
                 .collect()
         };
-        // The CLI's one-parent check misses `**/build` here and would send no
-        // Dockerfile; we add the exception because the walk would prune it.
+        // The CLI's one-parent check misses `**/build` here and sends no
+        // Dockerfile; we match it.
         let missed = parse("**/build\n")
             .unwrap()
             .with_always_included(&["a/b/build/Dockerfile"]);
-        assert_eq!(exceptions(&missed), ["a/b/build/Dockerfile"]);
+        assert!(exceptions(&missed).is_empty());
         // Included, but only through `!**/b`, which cannot keep `a` open: the
         // CLI's check calls it excluded, and its exception keeps `a` open.
         let reopened = parse("a\n!**/b\n")

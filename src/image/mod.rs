@@ -49,6 +49,10 @@ pub struct BuildOptions {
     pub allow_secrets: Vec<PathBuf>,
     /// `Rebuilding` rather than `Building` in messages.
     pub rebuild: bool,
+    /// The builder asked for by flag or configuration (the environment may override `auto`).
+    pub builder: Option<crate::engine::builder::BuilderChoice>,
+    /// Build secrets for `RUN --mount=type=secret`.
+    pub secrets: crate::engine::buildkit::secrets::BuildSecrets,
 }
 
 /// One image built.
@@ -133,6 +137,11 @@ pub async fn build_prepared(
             no_cache: options.no_cache,
             pull: options.pull,
             target: target.stage.clone(),
+            builder: crate::engine::builder::BuilderChoice::resolve(
+                options.builder,
+                scope.project.config.image.builder,
+            ),
+            secrets: options.secrets.clone(),
         };
         let service = target.service.clone();
         let outcome = build::build(docker, request, |p| report_progress(emit, &service, p)).await?;
@@ -194,6 +203,10 @@ fn report_progress(emit: &(dyn Fn(Event) + Sync), service: &str, progress: Build
             "{service}: Step {number}/{total} : {instruction}"
         ))),
         BuildProgress::Output(line) => emit(Event::debug(format!("{service}: {line}"))),
+        BuildProgress::Done {
+            instruction,
+            status,
+        } => emit(Event::info(format!("{service}: {instruction} {status}"))),
         BuildProgress::Pull {
             id,
             status,

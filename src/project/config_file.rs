@@ -104,6 +104,8 @@ pub struct ProjectSection {
 pub struct ImageSection {
     /// The registry repository images are pushed to, for every environment.
     pub repository: Option<String>,
+    /// The builder: `auto` (BuildKit when the daemon offers it), `buildkit` or `classic`.
+    pub builder: Option<crate::engine::builder::BuilderChoice>,
 }
 
 /// `[aws]`.

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod buildkit;
 mod bundle;
 mod cli;
 mod compose_config;
