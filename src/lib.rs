@@ -43,6 +43,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<ignore::eb::EbIgnoreError>,
     exit::classifier::<engine::EngineError>,
     exit::classifier::<engine::endpoint::EndpointError>,
+    exit::classifier::<engine::buildkit::secrets::SecretSpecError>,
     exit::classifier::<engine::build::BuildError>,
     exit::classifier::<engine::push::PushError>,
     exit::classifier::<registry::client::RegistryError>,
