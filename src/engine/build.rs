@@ -228,11 +228,24 @@ pub async fn build(
 ) -> Result<BuildOutcome, BuildError> {
     if uses_buildkit(request.builder).await?
         && let Some(socket) = super::buildkit::daemon_socket()
+        && !(request.builder == BuilderChoice::Auto && needs_registry_login(&request).await)
     {
         let secrets = std::mem::take(&mut request.secrets).0;
         return super::buildkit::build(&socket, request, secrets, progress).await;
     }
     build_classic(docker, request, progress).await
+}
+
+/// Whether a base image of `request` comes from a registry the user has credentials for. The
+/// BuildKit session does not serve registry Auth yet, so `auto` builds those with the classic
+/// builder, which passes the credentials in `X-Registry-Config`.
+async fn needs_registry_login(request: &BuildRequest) -> bool {
+    let dockerfile_text =
+        std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
+    let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
+    !crate::registry::build_auth::build_credentials(&images)
+        .await
+        .is_empty()
 }
 
 /// Build `request` with the classic builder, the context streamed as a tar.
