@@ -26,13 +26,17 @@ stevedore="$repo/target/debug/stevedore"
 ebsim="$repo/target/debug/examples/ebsim"
 
 work="$(mktemp -d /tmp/stevedore-rehearsal.XXXXXX)"
-pids=()
 cleanup() {
     status=$?
     step "clean-up"
-    # ebsim removes its containers, networks and pulled images on SIGINT.
-    for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # ebsim removes its containers, networks and pulled images on SIGINT (it handles the signal
+    # itself; a background job of a script otherwise ignores SIGINT), the registry stops on TERM.
+    [ -z "${ebsim_pid:-}" ] || kill -INT "$ebsim_pid" 2>/dev/null || true
+    [ -z "${registry_pid:-}" ] || kill -TERM "$registry_pid" 2>/dev/null || true
+    for pid in ${ebsim_pid:-} ${registry_pid:-}; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     docker image ls --format '{{.Repository}}:{{.Tag}}' \
         | grep -E "^(rehearsal-|127\.0\.0\.1:${port:-0}/)" | xargs -r docker rmi -f >/dev/null 2>&1 || true
     if [ -z "${STEVEDORE_REHEARSAL_KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
@@ -50,13 +54,13 @@ storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port, secret: rehearsal}
 YAML
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-pids+=($!)
+registry_pid=$!
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "registry: http://127.0.0.1:$port"
 
 step "the S3 server and the Elastic Beanstalk emulator, with application stevedore-demo and environment stevedore-demo-prod"
 "$ebsim" --health-path /health --create stevedore-demo/stevedore-demo-prod >"$work/ebsim.out" 2>"$work/ebsim.log" &
-pids+=($!)
+ebsim_pid=$!
 for _ in $(seq 1 300); do grep -q '^# created application' "$work/ebsim.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^# created application' "$work/ebsim.out" || { cat "$work/ebsim.out" "$work/ebsim.log"; exit 1; }
 cat "$work/ebsim.out"
