@@ -69,12 +69,9 @@ fn five_concurrent_starts_make_one_network_and_down_removes_everything() {
     for out in &outputs {
         assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
     }
-    assert!(
-        outputs.iter().any(|o| o
-            .stderr
-            .contains("waiting for environment prod: held by pid")),
-        "at least one run waited for another, naming the holder"
-    );
+    // Whether a run had to wait depends on timing (the first start may finish before the
+    // others ask); the message and the busy code are checked deterministically by the
+    // `--no-wait` test. Here: every run succeeded, and the invariants below hold.
     let default = format!("{}_default", demo.compose_project);
     assert_eq!(networks_named(&default).len(), 1, "one {default}");
     demo.run(&["status", "prod"]).success();
