@@ -3,6 +3,7 @@
 //! judgement of how an update ended.
 
 pub mod credentials;
+pub mod deadline;
 pub mod description;
 pub mod environment;
 pub mod error;

@@ -11,7 +11,7 @@ use super::Context;
 use super::release_scope::ReleaseScope;
 use crate::bundle::{
     self, BuildRequest, Built, BundleError, BundleFormat, DOCKERRUN, ImagePins, S3Ref, compose_raw,
-    handwritten, render,
+    handwritten, pins, render,
 };
 use crate::cli::BundleArgs;
 use crate::compose;
@@ -30,6 +30,8 @@ pub(super) struct BundleOptions<'a> {
     pub version: &'a str,
     /// Accept version tags where no digest is recorded (never for deploy).
     pub allow_unpinned: bool,
+    /// Pin images that are not ours by their registry's digest (`--no-pin-third-party`: no).
+    pub pin_third_party: bool,
 }
 
 /// A bundle ready to be written: everything resolved and rendered, nothing on disk yet.
@@ -58,8 +60,10 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version: &args.version,
             allow_unpinned: args.allow_unpinned,
+            pin_third_party: !args.no_pin_third_party,
         },
-    )?;
+    )
+    .await?;
     let application = setting(&prepared.settings.application)
         .unwrap_or_else(|| prepared.scope.project.default_name());
     let out = match &args.output {
@@ -95,11 +99,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             .collect::<Vec<_>>()
             .join(" + "),
         prepared.format,
-        if prepared.pins.all_pinned() {
-            "pinned by digest"
-        } else {
-            "NOT pinned (tags)"
-        }
+        pins::pinning_text(&prepared.run.files)
     );
     Ok(Report::ok(
         json!({
@@ -114,7 +114,9 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             "members": built.members,
             "from_tree": built.from_tree,
             "images": images,
-            "pinned": prepared.pins.all_pinned(),
+            "third_party": prepared.pins.third_party().collect::<Vec<_>>(),
+            "unpinned": pins::unpinned_images(&prepared.run.files),
+            "pinned": pins::unpinned_images(&prepared.run.files).is_empty(),
             "stats": built.stats,
             "warnings": built.warnings,
         }),
@@ -128,7 +130,10 @@ pub(super) fn setting(s: &settings::Setting) -> Option<String> {
 }
 
 /// Resolve and render everything a bundle of `options.version` needs.
-pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Result<Prepared> {
+pub(super) async fn prepare(
+    ctx: &Context,
+    options: &BundleOptions<'_>,
+) -> anyhow::Result<Prepared> {
     let version = ReleaseVersion::parse(options.version)?;
     let scope = ReleaseScope::load(ctx, options.env)?;
     let git = Git::new(&scope.project.root);
@@ -147,36 +152,41 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
     let auth = setting(&env_settings.registry_auth)
         .map(|text| S3Ref::parse(&text))
         .transpose()?;
-    let (pins, commit) = resolve_pins(ctx, &scope, &git, &version, options.allow_unpinned)?;
+    let (mut pins, commit) = resolve_pins(ctx, &scope, &git, &version, options.allow_unpinned)?;
     let environment = scope.project.environment(options.env)?;
     let handwritten_path = environment.dir.join(DOCKERRUN);
-    let relative = |p: &Path| scope.project.relative(p);
-    let mut format_name = format.as_str().to_owned();
-    let run = if handwritten_path.is_file() {
-        let text = fs_err::read_to_string(&handwritten_path)?;
-        let (files, kind) = handwritten::rewrite(&text, &relative(&handwritten_path), &pins)?;
-        match kind {
-            handwritten::HandwrittenKind::RunFile => {
-                ctx.printer.emit(Event::info(format!(
-                    "Using the hand-written {} (bundle_format is not used)",
-                    relative(&handwritten_path)
+    let render_with = |pins: &ImagePins| {
+        render_run(
+            &scope,
+            &environment,
+            format,
+            auth.as_ref(),
+            pins,
+            &handwritten_path,
+        )
+    };
+    let (mut run, mut format_name) = render_with(&pins)?;
+    // Images that are not ours: pinned by their registry's digest, or named as unpinned.
+    let third_party = pins::third_party_images(&run.files, &pins);
+    if !third_party.is_empty() {
+        pins::pin_third_party(&mut pins, &third_party, options.pin_third_party).await;
+        (run, format_name) = render_with(&pins)?;
+        for third in pins.third_party().filter(|t| !t.pinned) {
+            if let Some(why) = third.unpinned_because.as_deref().filter(|w| !w.is_empty()) {
+                ctx.printer.emit(Event::warning(format!(
+                    "`{}` is not pinned by digest ({why}): instances pull whatever the tag points \
+                     at when they start",
+                    third.image
                 )));
-                format_name = "handwritten".into();
-                files
-            }
-            handwritten::HandwrittenKind::AuthOnly => {
-                // v3 carries credentials for a compose bundle: render the compose file beside it.
-                let mut rendered =
-                    render_compose(&scope, &environment, BundleFormat::Compose, None, &pins)?;
-                rendered.files.retain(|f| f.name != DOCKERRUN);
-                rendered.files.extend(files.files);
-                format_name = "compose".into();
-                rendered
             }
         }
-    } else {
-        render_compose(&scope, &environment, format, auth.as_ref(), &pins)?
-    };
+    }
+    if format_name == "handwritten" {
+        ctx.printer.emit(Event::info(format!(
+            "Using the hand-written {} (bundle_format is not used)",
+            scope.project.relative(&handwritten_path)
+        )));
+    }
     Ok(Prepared {
         scope,
         settings: loaded.resolution.settings.clone(),
@@ -185,6 +195,36 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
         pins,
         format: format_name,
         run,
+    })
+}
+
+/// The run files for `pins`: the environment's hand-written Dockerrun rewritten, or the compose
+/// file rendered as `format`; with the format's name.
+fn render_run(
+    scope: &ReleaseScope,
+    environment: &crate::project::Environment,
+    format: BundleFormat,
+    auth: Option<&S3Ref>,
+    pins: &ImagePins,
+    handwritten_path: &Path,
+) -> anyhow::Result<(render::RunFiles, String)> {
+    if !handwritten_path.is_file() {
+        let run = render_compose(scope, environment, format, auth, pins)?;
+        return Ok((run, format.as_str().to_owned()));
+    }
+    let text = fs_err::read_to_string(handwritten_path)?;
+    let relative = scope.project.relative(handwritten_path);
+    let (files, kind) = handwritten::rewrite(&text, &relative, pins)?;
+    Ok(match kind {
+        handwritten::HandwrittenKind::RunFile => (files, "handwritten".into()),
+        handwritten::HandwrittenKind::AuthOnly => {
+            // v3 carries credentials for a compose bundle: render the compose file beside it.
+            let mut rendered =
+                render_compose(scope, environment, BundleFormat::Compose, None, pins)?;
+            rendered.files.retain(|f| f.name != DOCKERRUN);
+            rendered.files.extend(files.files);
+            (rendered, "compose".into())
+        }
     })
 }
 

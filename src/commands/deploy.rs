@@ -47,12 +47,15 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version,
             allow_unpinned: false,
+            pin_third_party: !args.no_pin_third_party,
         },
-    )?;
+    )
+    .await?;
     let scope =
         EbScope::connect(ctx, &prepared.scope.project, &prepared.settings, &args.env).await?;
     let timeout = scope.timeout(args.timeout.as_deref())?;
     let deadline = started + timeout;
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
 
     // 1. The environment exists, runs a platform that reads this bundle, and is Ready.
@@ -188,7 +191,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
                 return Err(CommandError::new(ExitStatus::DeployFailed, failure).into());
             }
             match previous.filter(|p| *p != label) {
-                Some(previous) => rollback_to(ctx, &scope, &previous, &failure, timeout).await,
+                Some(previous) => rollback_to(ctx, &scope, &previous, &failure, deadline).await,
                 None => Err(CommandError::new(
                     ExitStatus::DeployFailed,
                     format!("{failure}; no previous version to roll back to"),
@@ -467,12 +470,22 @@ async fn rollback_to(
     scope: &EbScope,
     previous: &str,
     failure: &str,
-    timeout: std::time::Duration,
+    deadline: Instant,
 ) -> anyhow::Result<Report> {
+    // The rollback shares the deploy's deadline (`--timeout` bounds the whole command).
+    if Instant::now() >= deadline {
+        return Err(CommandError::new(
+            ExitStatus::TimedOut,
+            format!(
+                "{failure}; no time left within the deadline to roll back: run `{}`",
+                crate::hint::command(&["rollback", &scope.env_name, previous])
+            ),
+        )
+        .into());
+    }
     ctx.printer.emit(Event::warning(format!(
         "{failure}; rolling back to {previous}"
     )));
-    let deadline = Instant::now() + timeout;
     let env =
         environment::require(&scope.clients.eb, &scope.application, &scope.eb_environment).await?;
     eb_follow::wait_until_ready(ctx, scope, env, deadline).await?;
@@ -514,6 +527,7 @@ async fn abort(ctx: &Context, args: &DeployArgs) -> anyhow::Result<Report> {
     let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
     let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
     let deadline = Instant::now() + scope.timeout(args.timeout.as_deref())?;
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
     let env = environment::require(eb, &scope.application, &scope.eb_environment).await?;
     if env.is_ready() || !env.abortable {
@@ -579,6 +593,8 @@ fn report(
         "version": label,
         "commit": prepared.commit,
         "images": prepared.pins.iter().map(|(s, p)| json!({"service": s, "image": p.reference})).collect::<Vec<_>>(),
+        "third_party": prepared.pins.third_party().collect::<Vec<_>>(),
+        "unpinned": crate::bundle::pins::unpinned_images(&prepared.run.files),
         "bundle": {
             "sha256": built.sha256,
             "size": built.size,
@@ -607,7 +623,7 @@ fn report(
         },
     });
     let text = format!(
-        "{} {label} on {} ({}), health {}",
+        "{} {label} on {} ({}), health {}; images {}",
         if outcome.unchanged {
             "Already deployed:"
         } else {
@@ -615,7 +631,8 @@ fn report(
         },
         scope.eb_environment,
         scope.application,
-        outcome.state.health
+        outcome.state.health,
+        crate::bundle::pins::pinning_text(&prepared.run.files)
     );
     Report::ok(data, text)
 }

@@ -40,11 +40,6 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The pause between polls (at most one call a second per API; see [`crate::aws::pace`]).
-fn interval(elapsed: Duration) -> Duration {
-    crate::aws::pace::poll_interval(elapsed)
-}
-
 /// Print one EB event the way the EB CLI does: time, severity, message.
 pub(super) fn print_event(ctx: &Context, event: &EbEvent) {
     ctx.printer.emit(Event::info(format!(
@@ -106,7 +101,8 @@ pub(super) async fn follow(
     // Events of other requests (an earlier operation's tail, a log request) are not this update's.
     let foreign = |event: &EbEvent| matches!((&ours, &event.request_id), (Some(ours), Some(theirs)) if ours != theirs);
     let mut follower = Follower::new(goal);
-    let started = Instant::now();
+    // At most one call a second per API, slower later and when throttled (`aws::pace`).
+    let mut pacer = crate::aws::pace::Pacer::new();
     let mut last_shown: Option<(String, String)> = None;
     loop {
         let polled = tokio::select! {
@@ -149,7 +145,7 @@ pub(super) async fn follow(
                 });
             }
         }
-        let wait = interval(started.elapsed());
+        let wait = pacer.pause();
         if Instant::now() + wait > deadline {
             return Ok(Ending::TimedOut(Some(state)));
         }
@@ -203,7 +199,10 @@ pub(super) async fn wait_until_ready(
 pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs::TailLog> {
     ctx.printer
         .emit(Event::step("Fetching the instances' tail logs"));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut deadline = Instant::now() + Duration::from_secs(30);
+    if let Some(command_deadline) = scope.clients.deadline.get() {
+        deadline = deadline.min(command_deadline);
+    }
     match logs::tail(&scope.clients.eb, &scope.eb_environment, deadline).await {
         Ok(tails) => {
             if tails.is_empty() {

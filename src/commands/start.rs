@@ -21,6 +21,7 @@ use crate::engine::logs::{LogOptions, LogSource};
 use crate::engine::{self, networks, volumes};
 use crate::exit::{CommandError, ExitStatus};
 use crate::hint;
+use crate::lifecycle::bounded;
 use crate::lifecycle::plan::{self, Action, Current, Desired, Step};
 use crate::lifecycle::ready::Goal;
 use crate::output::{Event, Report};
@@ -54,57 +55,24 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
 
     let deadline = Instant::now() + timeout;
     let mut ids: HashMap<String, String> = HashMap::new();
-    if plan.is_noop() {
-        ctx.printer.emit(Event::info(format!(
-            "environment {} is up to date: {} container(s) running, nothing changed",
-            scope.env(),
-            desired.len()
-        )));
-        for step in plan.steps() {
-            if let Action::Keep { id } = &step.action {
-                ids.insert(step.service.clone(), id.clone());
-            }
-        }
+    // Bounded even when the Engine stops answering (see `lifecycle::bounded`).
+    let up = bring_up(
+        ctx,
+        &docker,
+        &scope,
+        &plan,
+        &desired,
+        (deadline, timeout),
+        &mut ids,
+    );
+    if let Ok(done) = bounded::within(deadline, up).await {
+        done?;
     } else {
-        ctx.printer.emit(Event::step(format!(
-            "Starting environment {} (project {})",
-            scope.env(),
-            scope.project
-        )));
-        create_networks_and_volumes(ctx, &docker, &scope).await?;
-        let mut applier = Applier {
-            ctx,
-            env: scope.env(),
-            docker: &docker,
-            desired: &desired,
-            deadline,
-            timeout,
-            precreated: HashMap::new(),
-        };
-        for (index, layer) in plan.layers.iter().enumerate() {
-            let layer_done = try_join_all(layer.iter().map(|step| applier.apply(step, &ids)));
-            if index == 0 {
-                // While the first layer starts, create (not start) the later layers' new
-                // containers that need nothing at creation: the daemon's start is the slow part.
-                let later: Vec<&Step> = plan.layers[1..]
-                    .iter()
-                    .flatten()
-                    .filter(|step| creatable_early(&scope.file, step))
-                    .collect();
-                let (started, created) = tokio::join!(
-                    layer_done,
-                    try_join_all(later.into_iter().map(|step| applier.create(step)))
-                );
-                ids.extend(started?);
-                applier.precreated = created?.into_iter().collect();
-            } else {
-                ids.extend(layer_done.await?);
-            }
-        }
+        let left = bounded::inventory(&docker, &plan::project_selector(&scope.project)).await;
+        let down = hint::command(&["down", scope.env()]);
+        let host = engine::docker_host();
+        return Err(bounded::timed_out("start", timeout, &host, left.as_ref(), &down).into());
     }
-
-    let awaited = final_goals(&scope, &ids);
-    readiness::wait_all(&docker, &ctx.printer, &awaited, deadline, timeout).await?;
     let running = containers::list(&docker, &plan::project_selector(&scope.project)).await?;
     let urls = published_urls(&running);
     for (service, url) in &urls {
@@ -160,6 +128,71 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         }
     }
     Ok(Report::ok(data, ""))
+}
+
+/// Create what the plan needs and start it, layer by layer, then wait until every service is
+/// up (and healthy where it has a check); the container ids land in `ids` as they come.
+async fn bring_up(
+    ctx: &Context,
+    docker: &Docker,
+    scope: &EnvScope,
+    plan: &plan::Plan,
+    desired: &[Desired],
+    (deadline, timeout): (Instant, Duration),
+    ids: &mut HashMap<String, String>,
+) -> anyhow::Result<()> {
+    if plan.is_noop() {
+        ctx.printer.emit(Event::info(format!(
+            "environment {} is up to date: {} container(s) running, nothing changed",
+            scope.env(),
+            desired.len()
+        )));
+        for step in plan.steps() {
+            if let Action::Keep { id } = &step.action {
+                ids.insert(step.service.clone(), id.clone());
+            }
+        }
+    } else {
+        ctx.printer.emit(Event::step(format!(
+            "Starting environment {} (project {})",
+            scope.env(),
+            scope.project
+        )));
+        create_networks_and_volumes(ctx, docker, scope).await?;
+        let mut applier = Applier {
+            ctx,
+            env: scope.env(),
+            docker,
+            desired,
+            deadline,
+            timeout,
+            precreated: HashMap::new(),
+        };
+        for (index, layer) in plan.layers.iter().enumerate() {
+            let layer_done = try_join_all(layer.iter().map(|step| applier.apply(step, ids)));
+            if index == 0 {
+                // While the first layer starts, create (not start) the later layers' new
+                // containers that need nothing at creation: the daemon's start is the slow part.
+                let later: Vec<&Step> = plan.layers[1..]
+                    .iter()
+                    .flatten()
+                    .filter(|step| creatable_early(&scope.file, step))
+                    .collect();
+                let (started, created) = tokio::join!(
+                    layer_done,
+                    try_join_all(later.into_iter().map(|step| applier.create(step)))
+                );
+                ids.extend(started?);
+                applier.precreated = created?.into_iter().collect();
+            } else {
+                ids.extend(layer_done.await?);
+            }
+        }
+    }
+
+    let awaited = final_goals(scope, ids);
+    readiness::wait_all(docker, &ctx.printer, &awaited, deadline, timeout).await?;
+    Ok(())
 }
 
 fn parse_timeout(text: &str) -> anyhow::Result<Duration> {
