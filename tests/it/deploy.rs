@@ -13,9 +13,9 @@ use crate::support::ebsim::{EbSim, EbSimOptions, EnvStatus, S3Access, Timings};
 use crate::support::registry::Registry;
 use crate::support::s3::{self, S3Server};
 
-const APP: &str = "stevedore-demo";
-const ENV: &str = "stevedore-demo-prod";
-const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
+pub const APP: &str = "stevedore-demo";
+pub const ENV: &str = "stevedore-demo-prod";
+pub const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
 /// A value of the prod `.env` that must never leave the machine except as an EB property.
 const SECRET: &str = "s3cr3t-value-that-never-shows-42";
 
