@@ -306,7 +306,7 @@ fn deploy_ends_at_its_deadline_counts_throttling_and_the_rollback_shares_the_dea
         .unwrap_or_default()
         .to_owned();
     assert!(
-        counted.contains("elasticbeanstalk") && counted.contains("(3 throttled)"),
+        counted.contains("elastic beanstalk") && counted.contains("(3 throttled)"),
         "{counted:?}\n{}",
         out.stderr
     );
