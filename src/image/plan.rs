@@ -24,6 +24,9 @@ pub struct Target {
     pub dockerfile: String,
     /// The local tag, `<project>-<service>:<env>`.
     pub tag: String,
+    /// The compose `image:` of a service that also has `build:`: Compose tags what it builds
+    /// with that name, so `docker run`/other tools find it there too.
+    pub image_name: Option<String>,
     /// Build arguments from the compose file (the command line adds to them).
     pub args: HashMap<String, String>,
     /// The multi-stage target.
@@ -57,6 +60,7 @@ pub fn targets(
                 context_root: build.context.clone(),
                 dockerfile: relative_slash(&dockerfile, &build.context),
                 tag: labels::local_tag(&scope.project_name, name, &scope.env.name),
+                image_name: service.image.clone(),
                 args: build
                     .args
                     .iter()
@@ -82,6 +86,7 @@ pub fn targets(
             context_root: root.clone(),
             dockerfile: relative_slash(dockerfile, root),
             tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
+            image_name: None,
             args: HashMap::new(),
             stage: None,
         });
