@@ -80,21 +80,16 @@ pub fn load(
     runtime: Runtime,
 ) -> anyhow::Result<EnvScope> {
     let base = image_scope(ctx, env)?;
-    let compose_path = compose_path(ctx, &base, compose_args)?;
-    let dotenv_path = base.env.dir.join(".env");
     if runtime == Runtime::Read {
         create_dotenv_from_example(ctx, &base)?;
     }
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
-    };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = match runtime {
-        Runtime::Read => compose::load(&compose_path, &vars)?,
-        Runtime::Skip => compose::load_for_build(&compose_path, &vars)?,
-    };
+    let selection = selection(ctx, compose_args)?;
+    let read_env_files = runtime == Runtime::Read;
+    let dotenv_path = base.env.dir.join(".env");
+    let default = base.env.compose_file.as_deref();
+    let file = compose::load_selected(&selection, default, Some(&dotenv_path), read_env_files)?
+        .ok_or_else(|| no_compose_file(&base.env.name))?;
+    let compose_path = file.path.clone();
     for warning in &file.warnings {
         ctx.printer.emit(Event::warning(warning.clone()));
     }
@@ -121,37 +116,42 @@ pub fn load(
     })
 }
 
-fn compose_path(
-    ctx: &Context,
-    base: &BuildScope,
-    compose_args: &ComposeArgs,
-) -> anyhow::Result<PathBuf> {
-    match &compose_args.file {
-        Some(path) => {
-            let path = ctx.start_dir.join(path);
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(CommandError::new(
-                    ExitStatus::InvalidInput,
-                    format!("compose file {} does not exist", path.display()),
-                )
-                .into())
-            }
-        }
-        None => base.env.compose_file.clone().ok_or_else(|| {
-            CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "environment `{env}` has no compose file: add \
-                     docker/<service>/{env}/docker-compose.yml, set `compose_file` under \
-                     [environments.{env}] in stevedore.toml, or pass -f PATH",
-                    env = base.env.name
-                ),
-            )
-            .into()
-        }),
-    }
+/// `-f` (each must exist), `--env-file` and `--compose-profile`, resolved against the
+/// directory stevedore was started in.
+fn selection(ctx: &Context, compose_args: &ComposeArgs) -> anyhow::Result<compose::Selection> {
+    let resolve = |paths: &[PathBuf], what: &str| -> anyhow::Result<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|path| {
+                let path = ctx.start_dir.join(path);
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(CommandError::new(
+                        ExitStatus::InvalidInput,
+                        format!("{what} {} does not exist", path.display()),
+                    )
+                    .into())
+                }
+            })
+            .collect()
+    };
+    Ok(compose::Selection {
+        files: resolve(&compose_args.file, "compose file")?,
+        env_files: resolve(&compose_args.env_file, "env file")?,
+        profiles: compose_args.compose_profile.clone(),
+    })
+}
+
+fn no_compose_file(env: &str) -> anyhow::Error {
+    CommandError::new(
+        ExitStatus::InvalidInput,
+        format!(
+            "environment `{env}` has no compose file: add docker/<service>/{env}/docker-compose.yml, \
+             set `compose_file` under [environments.{env}] in stevedore.toml, or pass -f PATH"
+        ),
+    )
+    .into()
 }
 
 /// `-p`, else the file's `name:`, else the environment's name; normalised as Compose does.

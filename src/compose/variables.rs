@@ -42,7 +42,12 @@ impl ProjectVariables {
 
     /// The value of `name`, or `None` when no source sets it.
     pub fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().or_else(|| {
+        self.get_over(name, |name| std::env::var(name).ok())
+    }
+
+    /// [`Self::get`] with `shell` standing for the process environment.
+    fn get_over(&self, name: &str, shell: impl Fn(&str) -> Option<String>) -> Option<String> {
+        shell(name).or_else(|| {
             self.files
                 .iter()
                 .find_map(|file| file.get(name).map(str::to_owned))
@@ -65,4 +70,64 @@ pub fn override_file(path: &Path) -> Option<PathBuf> {
         .iter()
         .map(|ext| dir.join(format!("{stem}.override.{ext}")))
         .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_over_env_files_over_the_environment_over_the_project() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        write(
+            "compose/.env",
+            "A=project\nB=project\nC=project\nD=project\nE=project\n",
+        );
+        let env_dotenv = write("env/.env", "A=env\nB=env\nC=env\nD=env\n");
+        let first = write("first.env", "A=first\nB=first\nC=first\n");
+        let second = write("second.env", "A=second\nB=second\n");
+        let vars = ProjectVariables::read(
+            &[first, second],
+            Some(&env_dotenv),
+            &dir.path().join("compose"),
+        )
+        .expect("read");
+        let shell = |name: &str| (name == "A").then(|| "shell".to_owned());
+        let table = [
+            ("A", Some("shell")),
+            ("B", Some("second")),
+            ("C", Some("first")),
+            ("D", Some("env")),
+            ("E", Some("project")),
+            ("F", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(vars.get_over(name, shell).as_deref(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_missing_env_file_is_an_error_and_the_override_file_is_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = ProjectVariables::read(&[dir.path().join("nope.env")], None, dir.path())
+            .expect_err("missing --env-file");
+        assert!(err.to_string().contains("nope.env"), "{err}");
+        let compose = dir.path().join("docker-compose.yml");
+        assert_eq!(override_file(&compose), None);
+        std::fs::write(
+            dir.path().join("docker-compose.override.yml"),
+            "services: {}\n",
+        )
+        .expect("write");
+        assert_eq!(
+            override_file(&compose),
+            Some(dir.path().join("docker-compose.override.yml"))
+        );
+    }
 }

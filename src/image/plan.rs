@@ -130,9 +130,8 @@ fn compose_file_of(
     compose_override: Option<&Path>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Option<compose::ComposeFile>> {
-    let path = match compose_override {
+    let files = match compose_override {
         Some(path) => {
-            let path = path.to_path_buf();
             if !path.is_file() {
                 return Err(CommandError::new(
                     ExitStatus::InvalidInput,
@@ -140,21 +139,19 @@ fn compose_file_of(
                 )
                 .into());
             }
-            path
+            vec![path.to_path_buf()]
         }
-        None => match &scope.env.compose_file {
-            Some(path) => path.clone(),
-            None => return Ok(None),
-        },
+        None => Vec::new(),
     };
-    let dotenv_path = scope.env.dir.join(".env");
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
+    let selection = compose::Selection {
+        files,
+        ..compose::Selection::default()
     };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = compose::load_for_build(&path, &vars)?;
+    let dotenv = scope.env.dir.join(".env");
+    let default = scope.env.compose_file.as_deref();
+    let Some(file) = compose::load_selected(&selection, default, Some(&dotenv), false)? else {
+        return Ok(None);
+    };
     for warning in &file.warnings {
         emit(Event::warning(warning.clone()));
     }

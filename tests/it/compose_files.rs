@@ -1,0 +1,111 @@
+//! A Compose project made of more than one file, run through `start`: the override file beside
+//! the compose file, the `.env` files and `--env-file` in Compose's order of precedence, and
+//! `--compose-profile`.
+
+use crate::support::Project;
+use crate::support::docker::{Cleanup, docker as cli, unique};
+
+const BASE: &str = r#"services:
+  app:
+    image: busybox:1.36
+    command: ["sleep", "300"]
+    environment:
+      FROM_ALL: ${FROM_ALL}
+      FROM_THREE: ${FROM_THREE}
+      FROM_TWO: ${FROM_TWO}
+      FROM_ONE: ${FROM_ONE}
+      LITERAL: "5$$"
+  tools:
+    image: busybox:1.36
+    command: ["sleep", "300"]
+    profiles: [tools]
+  debug:
+    image: busybox:1.36
+    command: ["sleep", "300"]
+    profiles: [debug]
+"#;
+
+const OVERRIDE: &str = r#"services:
+  app:
+    environment:
+      OVERRIDDEN: "yes"
+    command: ["sleep", "301"]
+"#;
+
+fn env_of(container: &str) -> Vec<String> {
+    let out = cli(&["inspect", "-f", "{{json .Config.Env}}", container]).expect("inspect");
+    serde_json::from_str(out.trim()).expect("env json")
+}
+
+#[test]
+fn override_file_env_files_and_profiles_shape_the_containers() {
+    let name = unique("it-cfiles");
+    let compose_project = format!("{name}-dev");
+    let mut cleanup = Cleanup::default();
+    cleanup.compose_project(&compose_project);
+    let project = Project::demo()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("FROM_ALL", "shell")
+        .file("docker/app/dev/docker-compose.yml", BASE)
+        .file("docker/app/dev/docker-compose.override.yml", OVERRIDE)
+        .file(
+            "docker/app/dev/.env",
+            "FROM_ALL=project\nFROM_THREE=project\nFROM_TWO=project\nFROM_ONE=project\n",
+        )
+        .file(
+            "environments/dev/.env",
+            "FROM_ALL=env\nFROM_THREE=env\nFROM_TWO=env\n",
+        )
+        .file("flags.env", "FROM_ALL=flag\nFROM_THREE=flag\n");
+    project
+        .run([
+            "start",
+            "dev",
+            "--detach",
+            "-p",
+            &compose_project,
+            "--env-file",
+            "flags.env",
+            "--compose-profile",
+            "tools",
+        ])
+        .success();
+    let env = env_of(&format!("{compose_project}-app-1"));
+    for want in [
+        "FROM_ALL=shell",
+        "FROM_THREE=flag",
+        "FROM_TWO=env",
+        "FROM_ONE=project",
+        "LITERAL=5$",
+        "OVERRIDDEN=yes",
+    ] {
+        assert!(env.iter().any(|e| e == want), "{want} not in {env:?}");
+    }
+    let command = cli(&[
+        "inspect",
+        "-f",
+        "{{json .Config.Cmd}}",
+        &format!("{compose_project}-app-1"),
+    ])
+    .expect("inspect");
+    assert_eq!(command.trim(), r#"["sleep","301"]"#);
+    // The `tools` profile is on, `debug` is not.
+    assert!(cli(&["inspect", &format!("{compose_project}-tools-1")]).is_ok());
+    assert!(cli(&["inspect", &format!("{compose_project}-debug-1")]).is_err());
+    project
+        .run(["down", "dev", "-t", "1", "-p", &compose_project])
+        .success();
+}
+
+#[test]
+fn services_at_the_top_level_beside_version_exit_3_naming_the_line() {
+    let project = Project::demo().file(
+        "docker/app/dev/docker-compose.yml",
+        "version: \"3.8\"\nweb:\n  image: busybox:1.36\n",
+    );
+    project
+        .run(["start", "dev", "--detach"])
+        .code(3)
+        .stderr_has("docker-compose.yml:2")
+        .stderr_has("services must be under `services:`");
+}
