@@ -109,3 +109,27 @@ fn services_at_the_top_level_beside_version_exit_3_naming_the_line() {
         .stderr_has("docker-compose.yml:2")
         .stderr_has("services must be under `services:`");
 }
+
+#[test]
+fn a_service_with_image_and_build_tags_the_build_with_its_image_name() {
+    let mut cleanup = Cleanup::default();
+    let name = unique("it-tagname");
+    let image = format!("{name}-named:1.0");
+    cleanup.image(&format!("{name}-web:dev"));
+    cleanup.image(&image);
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/dev/Procfile", "web: true\n")
+        .file("web/Dockerfile", "FROM busybox:1.36\nLABEL it.tagname=1\n")
+        .file(
+            "compose.yml",
+            &format!("services:\n  web:\n    image: {image}\n    build: ./web\n"),
+        );
+    project
+        .run(["image", "build", "dev", "-f", "compose.yml"])
+        .success();
+    let ours = cli(&["image", "inspect", "-f", "{{.Id}}", &format!("{name}-web:dev")])
+        .expect("the environment's tag");
+    let named = cli(&["image", "inspect", "-f", "{{.Id}}", &image]).expect("the image: name");
+    assert_eq!(ours, named);
+}
