@@ -123,6 +123,31 @@ pub fn targets(
     }
 }
 
+/// The services of `env`'s compose project that have a `build:` section, in file order: with
+/// the `docker/<service>/<env>/Dockerfile`s, what a release builds and publishes (a project
+/// may have only a compose file).
+pub fn compose_built_services(
+    env: &crate::project::Environment,
+) -> Result<Vec<String>, compose::ComposeError> {
+    let dotenv = env.dir.join(".env");
+    let selection = compose::Selection::default();
+    let file = compose::load_selected(
+        &selection,
+        env.compose_file.as_deref(),
+        Some(&dotenv),
+        false,
+    )?;
+    Ok(file
+        .map(|file| {
+            file.services
+                .iter()
+                .filter(|(_, service)| service.build.is_some())
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// The environment's compose file (or `-f`), loaded for its build sections. Its env files are
 /// not read: a build does not need the runtime secrets.
 fn compose_file_of(

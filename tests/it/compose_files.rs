@@ -128,8 +128,105 @@ fn a_service_with_image_and_build_tags_the_build_with_its_image_name() {
     project
         .run(["image", "build", "dev", "-f", "compose.yml"])
         .success();
-    let ours = cli(&["image", "inspect", "-f", "{{.Id}}", &format!("{name}-web:dev")])
-        .expect("the environment's tag");
+    let ours = cli(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("{name}-web:dev"),
+    ])
+    .expect("the environment's tag");
     let named = cli(&["image", "inspect", "-f", "{{.Id}}", &image]).expect("the image: name");
     assert_eq!(ours, named);
+}
+
+/// A project with only a compose file at its root (no docker/<service>/<env>/ tree): its
+/// `build:` services are built, released, published and bundled like the seed layout's.
+#[test]
+fn a_compose_only_project_releases_publishes_and_bundles() {
+    use crate::support::registry::Registry;
+    if !crate::support::docker::ready() {
+        return;
+    }
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let name = unique("it-conly");
+    let repository = format!("{}/{name}", registry.host());
+    let mut cleanup = Cleanup::default();
+    for service in ["api", "worker"] {
+        cleanup.image(&format!("{name}-{service}:prod"));
+    }
+    for tag in ["1.0.0", "prod"] {
+        cleanup.image(&format!("{repository}:{tag}"));
+        cleanup.image(&format!("{repository}-worker:{tag}"));
+    }
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("STEVEDORE_REPOSITORY", &repository)
+        .file("environments/prod/.env.example", "MODE=prod\n")
+        .file("api/Dockerfile", "FROM busybox:1.36\nLABEL role=api\n")
+        .file(
+            "worker/Containerfile",
+            "FROM busybox:1.36 AS base\nFROM base AS final\nARG FLAVOUR\nLABEL role=worker-$FLAVOUR\n",
+        )
+        .file(
+            "compose.yaml",
+            "services:\n  api:\n    build: ./api\n    ports: [\"80:8080\"]\n  worker:\n    build:\n      \
+             context: ./worker\n      dockerfile: Containerfile\n      target: final\n      args:\n        \
+             FLAVOUR: queue\n    depends_on: [api]\n  cache:\n    image: redis:7\n",
+        )
+        .git_init();
+    let remote = tempfile::tempdir().expect("remote dir");
+    crate::support::git(remote.path(), &["init", "-q", "--bare"]);
+    project.git(&[
+        "remote",
+        "add",
+        "origin",
+        remote.path().to_str().expect("utf8"),
+    ]);
+    project.run(["image", "build", "prod"]).success();
+    project.run(["release", "prod", "1.0.0"]).success();
+    let label = cli(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"role\"}}",
+        &format!("{repository}-worker:1.0.0"),
+    ])
+    .expect("the worker's release image");
+    assert_eq!(label.trim(), "worker-queue");
+    project.run(["publish", "prod", "1.0.0"]).success();
+    let api = registry
+        .manifest_digest(&name, "1.0.0")
+        .expect("api in the registry");
+    let worker = registry
+        .manifest_digest(&format!("{name}-worker"), "1.0.0")
+        .expect("worker in the registry");
+    project
+        .run(["bundle", "prod", "1.0.0", "-o", "b.zip"])
+        .success();
+    let run = {
+        use std::io::Read;
+        let file = std::fs::File::open(project.root().join("b.zip")).expect("zip");
+        let mut archive = zip::ZipArchive::new(file).expect("a zip");
+        let mut text = String::new();
+        archive
+            .by_name("Dockerrun.aws.json")
+            .expect("member")
+            .read_to_string(&mut text)
+            .expect("read");
+        text
+    };
+    let doc: serde_json::Value = serde_json::from_str(&run).expect("json");
+    let image_of = |service: &str| {
+        doc["containerDefinitions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == service))
+            .map(|c| c["image"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(image_of("api"), format!("{repository}@{api}"));
+    assert_eq!(image_of("worker"), format!("{repository}-worker@{worker}"));
+    assert_eq!(image_of("cache"), "redis:7");
 }
