@@ -208,7 +208,7 @@ fn render_compose(
     let Some(file) = compose::load_selected(&selection, Some(path), Some(&dotenv), false)? else {
         return Err(BundleError::Invalid(format!("cannot load {}", path.display())).into());
     };
-    let raw = compose_raw::read(path)?;
+    let raw = compose_raw::read_all(&selection.compose_files(Some(path)))?;
     Ok(render::render(
         format,
         &render::RenderInput {

@@ -49,6 +49,12 @@ pub use selection::{Selection, load_selected};
 pub(crate) use shellwords::split as split_command;
 pub use variables::{ProjectVariables, override_file};
 
+/// Apply YAML merge keys (`<<: *a`, `<<: [*a, *b]`) at every depth of `value`, anchors that
+/// merge anchors included, as the loader does.
+pub fn apply_merge_keys(value: &mut serde_norway::Value) -> Result<(), &'static str> {
+    yaml::resolve_merges(value)
+}
+
 /// Read and load the compose file at `path`. `vars` answers `${VAR}` lookups (and `HOME` for
 /// `~`); [`process_env_over`] gives Compose's own source, the process environment over `.env`.
 /// Profiles come from `COMPOSE_PROFILES` in `vars`.

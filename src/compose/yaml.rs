@@ -21,7 +21,7 @@ use super::lines::LineIndex;
 /// merges applied first — so `x-common: &c {<<: *base, …}` used as `<<: *c` brings `base`'s
 /// keys too. (serde_norway's `apply_merge` copies a nested `<<` in as a plain key and drops
 /// it.) One pass over the tree: each node is visited once.
-fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
+pub(crate) fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
     match value {
         Value::Mapping(map) => {
             for child in map.values_mut() {
