@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::Context;
-use super::image::scope as image_scope;
-use crate::cli::ComposeArgs;
 use crate::compose::{self, ComposeFile};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
@@ -16,6 +13,22 @@ use crate::image::BuildScope;
 use crate::lifecycle::names;
 use crate::lifecycle::plan::Target;
 use crate::output::Event;
+use crate::project::Loaded;
+
+/// The compose files, variables, profiles and project name asked for on the command line
+/// (`-f`, `--env-file`, `--compose-profile`, `-p`).
+#[derive(Debug, Clone, Default)]
+pub struct ComposeChoice {
+    /// `-f`: these compose files, merged in order, instead of the environment's own (and its
+    /// override file); absolute or relative to the current directory.
+    pub files: Vec<PathBuf>,
+    /// `--env-file`: variable files over the `.env` files.
+    pub env_files: Vec<PathBuf>,
+    /// `--compose-profile`: the active profiles (none: `COMPOSE_PROFILES`).
+    pub profiles: Vec<String>,
+    /// `-p`: the Compose project name.
+    pub project_name: Option<String>,
+}
 
 /// An environment ready to run: its compose file loaded, its names resolved.
 pub struct EnvScope {
@@ -74,16 +87,17 @@ pub enum Runtime {
 
 /// Resolve the environment, load its compose file and name its project.
 pub fn load(
-    ctx: &Context,
+    loaded: &Loaded,
     env: &str,
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     runtime: Runtime,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<EnvScope> {
-    let base = image_scope(ctx, env)?;
+    let base = BuildScope::load(loaded, env)?;
     if runtime == Runtime::Read {
-        create_dotenv_from_example(ctx, &base)?;
+        create_dotenv_from_example(&base, emit)?;
     }
-    let selection = selection(ctx, compose_args)?;
+    let selection = selection(compose_args)?;
     let read_env_files = runtime == Runtime::Read;
     let dotenv_path = base.env.dir.join(".env");
     let default = base.env.compose_file.as_deref();
@@ -91,7 +105,7 @@ pub fn load(
         .ok_or_else(|| no_compose_file(&base.env.name))?;
     let compose_path = file.path.clone();
     for warning in &file.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
+        emit(Event::warning(warning.clone()));
     }
     let project = project_name(compose_args, &file, &base.env.name)?;
     let images = file
@@ -116,16 +130,14 @@ pub fn load(
     })
 }
 
-/// `-f` (each must exist), `--env-file` and `--compose-profile`, resolved against the
-/// directory stevedore was started in.
-fn selection(ctx: &Context, compose_args: &ComposeArgs) -> anyhow::Result<compose::Selection> {
-    let resolve = |paths: &[PathBuf], what: &str| -> anyhow::Result<Vec<PathBuf>> {
+/// `-f` (each must exist), `--env-file` (each must exist) and `--compose-profile`.
+fn selection(compose_args: &ComposeChoice) -> anyhow::Result<compose::Selection> {
+    let existing = |paths: &[PathBuf], what: &str| -> anyhow::Result<Vec<PathBuf>> {
         paths
             .iter()
             .map(|path| {
-                let path = ctx.start_dir.join(path);
                 if path.is_file() {
-                    Ok(path)
+                    Ok(path.clone())
                 } else {
                     Err(CommandError::new(
                         ExitStatus::InvalidInput,
@@ -137,9 +149,9 @@ fn selection(ctx: &Context, compose_args: &ComposeArgs) -> anyhow::Result<compos
             .collect()
     };
     Ok(compose::Selection {
-        files: resolve(&compose_args.file, "compose file")?,
-        env_files: resolve(&compose_args.env_file, "env file")?,
-        profiles: compose_args.compose_profile.clone(),
+        files: existing(&compose_args.files, "compose file")?,
+        env_files: existing(&compose_args.env_files, "env file")?,
+        profiles: compose_args.profiles.clone(),
     })
 }
 
@@ -156,7 +168,7 @@ fn no_compose_file(env: &str) -> anyhow::Error {
 
 /// `-p`, else the file's `name:`, else the environment's name; normalised as Compose does.
 fn project_name(
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     file: &ComposeFile,
     env: &str,
 ) -> anyhow::Result<String> {
@@ -184,14 +196,17 @@ fn project_name(
 /// A fresh clone has `environments/<env>/.env.example` but no `.env` (it is git-ignored, and
 /// the compose files name it in `env_file:`). Make it from the template, as the original's
 /// setup instructions told people to, and say so.
-fn create_dotenv_from_example(ctx: &Context, base: &BuildScope) -> anyhow::Result<()> {
+fn create_dotenv_from_example(
+    base: &BuildScope,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<()> {
     let dotenv = base.env.dir.join(".env");
     let example = base.env.dir.join(".env.example");
     if dotenv.exists() || !example.is_file() {
         return Ok(());
     }
     fs_err::copy(&example, &dotenv)?;
-    ctx.printer.emit(Event::warning(format!(
+    emit(Event::warning(format!(
         "{} did not exist: created it from .env.example. It is git-ignored; put this \
          environment's real settings and secrets there",
         relative(&dotenv, &base.project.root)
