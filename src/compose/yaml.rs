@@ -317,6 +317,38 @@ services:
     }
 
     #[test]
+    fn anchors_inside_anchors_plain_aliases_and_merge_lists() {
+        let text = "\
+x-a: &a
+  env: &env
+    K: v
+x-b: &b
+  <<: *a
+  own: 1
+x-c: &c {flow: 2}
+services:
+  s:
+    <<: [*b, *c]
+    env2: *env
+    inline:
+      <<: {deep: 3}
+";
+        let source = Source::new(Path::new("c.yml"), text);
+        let table: &[(&[&str], usize)] = &[
+            (&["services", "s", "own"], 6),
+            (&["services", "s", "env", "K"], 3),
+            (&["services", "s", "env2", "K"], 3),
+            (&["services", "s", "env2"], 11),
+            (&["services", "s", "flow"], 7),
+            (&["services", "s", "inline", "deep"], 13),
+            (&["services", "s", "missing", "deeper"], 9),
+        ];
+        for (steps, want) in table {
+            assert_eq!(source.line_of(&path(steps)), *want, "{steps:?}");
+        }
+    }
+
+    #[test]
     fn v1_paths_drop_services() {
         let mut source = Source::new(Path::new("c.yml"), "# v1\nweb:\n  image: x\n");
         source.v1 = true;
