@@ -78,6 +78,39 @@ pub fn check(settings: &Settings) -> Result<Typed, ProjectError> {
             )
         })
         .transpose()?;
+    // Names that end up in image references: refused here (exit 3), not by the Engine (4).
+    if settings.project_name.value.is_some() {
+        parse(
+            &settings.project_name,
+            "a name of letters, digits, `.`, `_` and `-` (no `..`), at most 100 characters",
+            |text| {
+                let name = crate::engine::labels::repository_name(text);
+                (text.chars().count() <= 100 && is_path_component(&format!("{name}-app")))
+                    .then_some(())
+            },
+        )?;
+    }
+    if let Some(env) = &settings.environment {
+        if env
+            .repository
+            .value
+            .as_deref()
+            .is_some_and(|v| !v.is_empty())
+        {
+            parse(
+                &env.repository,
+                "an image repository such as registry.example.com/team/app (lower case, no tag)",
+                |text| is_repository(text.trim()).then_some(()),
+            )?;
+        }
+        if env.env_tag.value.as_deref().is_some_and(|v| !v.is_empty()) {
+            parse(
+                &env.env_tag,
+                "a tag of letters, digits, `_`, `.` and `-`, at most 128 characters",
+                |text| is_tag(text.trim()).then_some(()),
+            )?;
+        }
+    }
     Ok(Typed {
         deploy_timeout,
         deploy_health,
@@ -85,6 +118,63 @@ pub fn check(settings: &Settings) -> Result<Typed, ProjectError> {
         git_remote,
         bundle_format,
     })
+}
+
+/// A Docker tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn is_tag(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_')
+        && text.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// One path component of a repository: `[a-z0-9]+` joined by `.`, `_`, `__` or dashes.
+pub fn is_path_component(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.is_empty()
+        || !bytes[0].is_ascii_alphanumeric()
+        || !bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        || text.contains("..")
+        || text.contains("___")
+        || text.contains("._")
+        || text.contains("_.")
+    {
+        return false;
+    }
+    let separators_ok = text
+        .split(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        .all(|sep| {
+            sep.is_empty()
+                || sep == "."
+                || sep == "_"
+                || sep == "__"
+                || sep.bytes().all(|b| b == b'-')
+        });
+    separators_ok
+        && text.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+/// An image repository: `[host[:port]/]component(/component)*`, at most 255 characters.
+pub fn is_repository(text: &str) -> bool {
+    if text.is_empty() || text.len() > 255 {
+        return false;
+    }
+    let mut parts: Vec<&str> = text.split('/').collect();
+    let first = parts[0];
+    if parts.len() > 1 && (first.contains(['.', ':']) || first == "localhost") {
+        let (host, port) = first.split_once(':').unwrap_or((first, "1"));
+        let host_ok = !host.is_empty()
+            && host.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !host_ok || port.parse::<u16>().is_err() {
+            return false;
+        }
+        parts.remove(0);
+    }
+    parts.iter().all(|p| is_path_component(p))
 }
 
 /// Parse `setting`'s value with `read`; `None` from it is an error saying what was expected.
@@ -135,6 +225,29 @@ fn line_of_key(path: &Path, key: &str) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    #[test]
+    fn image_names_and_tags() {
+        for good in ["app", "a.b", "a__b", "a---b", "demo-app"] {
+            assert!(is_path_component(good), "{good}");
+        }
+        for bad in ["", "-a", "a-", "a..b", "A", "a b", "a._b"] {
+            assert!(!is_path_component(bad), "{bad}");
+        }
+        assert!(is_repository("localhost:5000/team/app"));
+        assert!(is_repository("registry.example.com/app"));
+        assert!(is_repository("team/app"));
+        assert!(!is_repository("Team/App"));
+        assert!(!is_repository("host:port/app"));
+        assert!(!is_repository("app:1.0"));
+        assert!(is_tag("1.0.0-rc.1") && is_tag("prod") && is_tag(&"a".repeat(128)));
+        assert!(!is_tag(&"a".repeat(129)) && !is_tag("-x") && !is_tag("a/b") && !is_tag(""));
+    }
 }
 
 #[cfg(test)]

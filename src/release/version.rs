@@ -40,6 +40,12 @@ impl ReleaseVersion {
         if !version.build.is_empty() {
             return Err(refuse("it carries build metadata"));
         }
+        let tag_length = version.to_string().len();
+        if tag_length > 128 {
+            return Err(refuse(&format!(
+                "as an image tag it would be {tag_length} characters; Docker allows 128"
+            )));
+        }
         Ok(ReleaseVersion(version))
     }
 
