@@ -86,6 +86,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_image_tag_over_128_characters_is_refused() {
+        let long = format!("1.0.0-{}", "a".repeat(123));
+        assert!(ReleaseVersion::parse(&long).is_err_and(|e| e.to_string().contains("128")));
+        assert!(ReleaseVersion::parse(&format!("1.0.0-{}", "a".repeat(122))).is_ok());
+    }
+
+    #[test]
     fn accepted_versions_and_what_they_name() {
         let table = [
             ("1.2.3", "v1.2.3", "release-v1.2", true),
