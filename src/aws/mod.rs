@@ -3,11 +3,14 @@
 //! judgement of how an update ended.
 
 pub mod credentials;
+pub mod deploy_lock;
 pub mod description;
 pub mod environment;
 pub mod error;
 pub mod events;
 pub mod follow;
+pub mod health;
+pub mod identity;
 pub mod logs;
 pub mod pace;
 pub mod sdk;

@@ -53,6 +53,17 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
         EbScope::connect(ctx, &prepared.scope.project, &prepared.settings, &args.env).await?;
     let timeout = scope.timeout(args.timeout.as_deref())?;
     let deadline = started + timeout;
+    // One deploy at a time per environment, across machines; released on every way out.
+    let _lock = super::take_deploy_lock(
+        ctx,
+        &scope,
+        &prepared.scope.project.root,
+        "deploy",
+        Some(version),
+        prepared.commit.as_deref(),
+        deadline,
+    )
+    .await?;
     let eb = &scope.clients.eb;
 
     // 1. The environment exists, runs a platform that reads this bundle, and is Ready.

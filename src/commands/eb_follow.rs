@@ -47,12 +47,7 @@ fn interval(elapsed: Duration) -> Duration {
 
 /// Print one EB event the way the EB CLI does: time, severity, message.
 pub(super) fn print_event(ctx: &Context, event: &EbEvent) {
-    ctx.printer.emit(Event::info(format!(
-        "{}  {:<7} {}",
-        event.time_text(),
-        event.severity,
-        event.message
-    )));
+    ctx.printer.emit(Event::info(event.line()));
 }
 
 /// Wait for `ms` or Ctrl-C; true when interrupted.

@@ -57,6 +57,7 @@ impl EbScope {
             profile: setting(&settings.profile),
             region: setting(&settings.region),
             s3_path_style: typed.s3_path_style,
+            account: typed.account_id.clone().map(|id| (env.to_owned(), id)),
         };
         ctx.printer.emit(Event::debug(format!(
             "Elastic Beanstalk: application {application}, environment {eb_environment}, \

@@ -11,10 +11,13 @@ mod doctor;
 mod eb_follow;
 mod eb_scope;
 mod env_help;
+mod events;
 mod follow;
+mod health;
 mod history;
 mod image;
 mod lifecycle_scope;
+mod lock;
 mod logs;
 mod man;
 mod oneoff;
@@ -22,6 +25,7 @@ mod publish;
 mod readiness;
 mod release;
 mod release_scope;
+mod remote_logs;
 mod remote_status;
 mod rollback;
 mod service_images;
@@ -34,7 +38,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::cli::{Command, GlobalArgs, ImageAction};
+use crate::cli::{Command, GlobalArgs, ImageAction, LockAction};
 use crate::git::Git;
 use crate::output::{Event, Printer, Report};
 use crate::project::Project;
@@ -127,6 +131,13 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Restart(_) => "restart",
         Command::Status(_) => "status",
         Command::Logs(_) => "logs",
+        Command::Lock(args) => match args.action {
+            LockAction::Status(_) => "lock status",
+            LockAction::Acquire(_) => "lock acquire",
+            LockAction::Release(_) => "lock release",
+        },
+        Command::Health(_) => "health",
+        Command::Events(_) => "events",
         Command::Shell(_) => "shell",
         Command::Run(_) => "run",
         Command::Task(_) => "task",
@@ -180,7 +191,11 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Down(args) => stop::down(ctx, args).await,
         Command::Restart(args) => stop::restart(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
+        Command::Logs(args) if args.remote => remote_logs::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Lock(args) => lock::run(ctx, args.action).await,
+        Command::Health(args) => health::run(ctx, args).await,
+        Command::Events(args) => events::run(ctx, args).await,
         Command::Task(args) => task::run(ctx, args).await,
         Command::Run(args) => {
             let what = oneoff::OneOff {
@@ -222,4 +237,68 @@ pub(crate) async fn lock_env(
     })
     .await?;
     Ok(lock)
+}
+
+/// The deploy lock of `env` (see [`crate::aws::deploy_lock`]) and the project root.
+async fn lock_target(
+    ctx: &Context,
+    env: &str,
+) -> anyhow::Result<(crate::aws::deploy_lock::LockTarget, PathBuf)> {
+    let (project, settings) = eb_scope::settings_of(ctx, env)?;
+    let scope = eb_scope::EbScope::connect(ctx, &project, &settings, env).await?;
+    let target = crate::aws::deploy_lock::locate(
+        &scope.clients,
+        scope.bucket.as_deref(),
+        &scope.application,
+        &scope.eb_environment,
+        env,
+    )
+    .await?;
+    Ok((target, project.root))
+}
+
+/// Take the deploy lock of `scope`'s environment for `command` (deploy, rollback): waited for
+/// until `deadline` unless `--no-wait`; it expires [`crate::aws::deploy_lock::GRACE`] after
+/// `deadline`. Released when the returned guard is released or dropped.
+async fn take_deploy_lock(
+    ctx: &Context,
+    scope: &eb_scope::EbScope,
+    root: &std::path::Path,
+    command: &str,
+    version: Option<&str>,
+    commit: Option<&str>,
+    deadline: std::time::Instant,
+) -> anyhow::Result<crate::aws::deploy_lock::DeployLock> {
+    use crate::aws::deploy_lock::{self, GRACE, Identity, Request};
+    let target = deploy_lock::locate(
+        &scope.clients,
+        scope.bucket.as_deref(),
+        &scope.application,
+        &scope.eb_environment,
+        &scope.env_name,
+    )
+    .await?;
+    let request = Request {
+        identity: Identity::current(deploy_lock::actor(root)),
+        command: command.to_owned(),
+        message: None,
+        commit: commit.map(str::to_owned),
+        version: version.map(str::to_owned),
+        ttl: deadline.saturating_duration_since(std::time::Instant::now()) + GRACE,
+        wait: !ctx.global.no_wait,
+        deadline,
+    };
+    let printer = ctx.printer.clone();
+    let lock = deploy_lock::acquire(&target, &request, &|e| printer.emit(e)).await?;
+    ctx.printer.emit(Event::debug(format!(
+        "took the deploy lock s3://{}/{}",
+        target.bucket, target.key
+    )));
+    Ok(lock)
+}
+
+/// The Elastic Beanstalk side of `env`: names and connected clients.
+async fn eb_target(ctx: &Context, env: &str) -> anyhow::Result<eb_scope::EbScope> {
+    let (project, settings) = eb_scope::settings_of(ctx, env)?;
+    eb_scope::EbScope::connect(ctx, &project, &settings, env).await
 }

@@ -24,6 +24,16 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
     let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
     let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
+    let _lock = super::take_deploy_lock(
+        ctx,
+        &scope,
+        &project.root,
+        "rollback",
+        args.version.as_deref(),
+        None,
+        deadline,
+    )
+    .await?;
     let (deploys, state) = history::collect(&scope).await?;
     let current = state.version_label.clone();
     let candidates = candidates(&deploys, current.as_deref());
