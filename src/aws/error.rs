@@ -228,6 +228,7 @@ pub fn service_of(operation: &str) -> &'static str {
         | "BatchGetImage"
         | "DescribeImages" => "ECR",
         "GetCallerIdentity" => "STS",
+        "DescribeLogGroups" | "FilterLogEvents" => "CloudWatch Logs",
         "" => "AWS",
         _ => "Elastic Beanstalk",
     }
@@ -239,6 +240,7 @@ fn endpoint_variable(service: &str) -> &'static str {
         "S3" => "AWS_ENDPOINT_URL_S3",
         "ECR" => "AWS_ENDPOINT_URL_ECR",
         "STS" => "AWS_ENDPOINT_URL_STS",
+        "CloudWatch Logs" => "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
         _ => "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK",
     }
 }
@@ -255,6 +257,7 @@ pub fn endpoint_of(service: &str, region: &str) -> String {
         "S3" => "s3",
         "ECR" => "api.ecr",
         "STS" => "sts",
+        "CloudWatch Logs" => "logs",
         _ => "elasticbeanstalk",
     };
     format!("https://{host}.{region}.amazonaws.com")

@@ -2,6 +2,7 @@
 //! Elastic Beanstalk calls of a deploy: environments, versions, events, tail logs, and the
 //! judgement of how an update ended.
 
+pub mod cloudwatch;
 pub mod credentials;
 pub mod deploy_lock;
 pub mod description;

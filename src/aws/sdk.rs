@@ -36,6 +36,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// STS (who the credentials are).
     pub sts: aws_sdk_sts::Client,
+    /// The credentials the clients use (for the requests stevedore signs itself).
+    pub credentials: aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider,
     /// The region in use.
     pub region: String,
 }
@@ -120,6 +122,7 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
         eb,
         s3: aws_sdk_s3::Client::from_conf(s3_config),
         sts,
+        credentials: provider,
         region,
     })
 }

@@ -251,6 +251,57 @@ fn remote_logs_health_and_events_of_a_deployed_environment() {
     .expect("read");
     assert!(!engine_log.is_empty());
 
+    // --follow reads CloudWatch Logs: refused while the environment does not stream there.
+    p.run(["logs", "prod", "--remote", "--follow"])
+        .code(3)
+        .stderr_has("StreamLogs");
+    let eb = rig.sim.client();
+    runtime().block_on(async {
+        eb.update_environment()
+            .environment_name(ENV)
+            .option_settings(
+                aws_sdk_elasticbeanstalk::types::ConfigurationOptionSetting::builder()
+                    .namespace("aws:elasticbeanstalk:cloudwatch:logs")
+                    .option_name("StreamLogs")
+                    .value("true")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("turn log streaming on");
+    });
+    wait_for("the option update", || {
+        rig.sim
+            .environment(ENV)
+            .is_some_and(|e| e.status == EnvStatus::Ready)
+    });
+    let mut follow = p
+        .command(["logs", "prod", "--remote", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn logs -f");
+    let stderr = follow.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("serving /tmp/www on :8080") {
+                let _ = tx.send(line.clone());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let line = rx.recv_timeout(Duration::from_secs(60));
+    interrupt(&follow);
+    let status = follow.wait().expect("logs -f ends");
+    let text = reader.join().expect("reader");
+    let line = line.unwrap_or_else(|_| panic!("no app line followed: {text}"));
+    assert!(line.starts_with(&instance), "{line}");
+    assert_eq!(status.code(), Some(0), "{text}");
+
     let out = p.run(["--json", "health", "prod"]).success();
     let health = &out.summary()["data"]["health"];
     assert_eq!(health["status"], "Ok", "{}", out.stdout);

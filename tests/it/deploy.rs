@@ -74,6 +74,9 @@ impl DeployRig {
             .env("STEVEDORE_PROJECT_NAME", &name)
             .env("STEVEDORE_REPOSITORY", &repository)
             .env("AWS_ENDPOINT_URL_ELASTIC_BEANSTALK", &sim.endpoint_url())
+            // The emulator also answers STS and CloudWatch Logs.
+            .env("AWS_ENDPOINT_URL_STS", &sim.endpoint_url())
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &sim.endpoint_url())
             .env("AWS_ENDPOINT_URL_S3", &s3.endpoint_url())
             .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_ACCESS_KEY)

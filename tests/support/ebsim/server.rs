@@ -89,6 +89,11 @@ async fn handle(
     let request_id = request_id();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
+    let json_target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let authorization = request
         .headers()
         .get("authorization")
@@ -132,6 +137,16 @@ async fn handle(
         if signed_by != Some(expected.as_str()) {
             return Ok(error_response(&ApiError::bad_token(), &request_id));
         }
+    }
+    // CloudWatch Logs speaks JSON on the same endpoint in the rig.
+    if let Some(target) = &json_target {
+        let (status, value) = api::cloudwatch::dispatch(&shared, target, &body).await;
+        return Ok(respond(
+            status,
+            "application/x-amz-json-1.1",
+            &request_id,
+            value.to_string(),
+        ));
     }
     let mut raw = query.into_bytes();
     if !body.is_empty() {

@@ -2,6 +2,7 @@
 //! input as EB does and answers the `…Result` body or an `ApiError`.
 
 mod applications;
+pub mod cloudwatch;
 mod environments;
 mod events;
 mod instances;
