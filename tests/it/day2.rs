@@ -358,6 +358,7 @@ fn a_wrong_account_is_refused_before_any_write() {
     });
     options.run_containers = false;
     options.access_key_id = Some(s3::ACCESS_KEY_ID.into());
+    options.secret_access_key = Some(s3::SECRET_ACCESS_KEY.into());
     let sim = EbSim::start(options).expect("emulator");
     let toml = std::fs::read_to_string(crate::support::repo_root().join("stevedore.toml"))
         .expect("stevedore.toml")
@@ -452,6 +453,16 @@ fn a_wrong_account_is_refused_before_any_write() {
     let out = right(&["lock", "release", "prod"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!lock_object(&s3).exists());
+
+    // Like AWS, the emulator checks signatures: another secret is refused (5).
+    let out = p
+        .command(["lock", "status", "prod"])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-the-emulator-knows")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("SignatureDoesNotMatch"), "{stderr}");
 
     // A malformed account id is a configuration error naming where it came from.
     let out = p

@@ -44,6 +44,7 @@ impl DeployRig {
             secret_access_key: s3::SECRET_ACCESS_KEY.into(),
         });
         options.access_key_id = Some(s3::ACCESS_KEY_ID.into());
+        options.secret_access_key = Some(s3::SECRET_ACCESS_KEY.into());
         options.health_path = "/health".into();
         options.timings = Timings {
             step: Duration::from_millis(20),

@@ -37,6 +37,7 @@ mod probe;
 mod query;
 mod registry;
 mod server;
+mod sigv4;
 mod state;
 mod xml;
 
@@ -123,8 +124,11 @@ pub struct EbSimOptions {
     pub region: String,
     /// Account id in ARNs and the storage bucket name.
     pub account_id: String,
-    /// When set, requests signed with another access key get `InvalidClientTokenId`.
+    /// When set, requests signed with another access key get `InvalidClientTokenId` and
+    /// unsigned ones `MissingAuthenticationToken`.
     pub access_key_id: Option<String>,
+    /// With `access_key_id`: the secret; signatures are then verified (`SignatureDoesNotMatch`).
+    pub secret_access_key: Option<String>,
     /// Durations.
     pub timings: Timings,
     /// The default health-check path (an environment's `Application Healthcheck URL` overrides it).
@@ -145,6 +149,7 @@ impl EbSimOptions {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             access_key_id: None,
+            secret_access_key: None,
             timings: Timings::default(),
             health_path: "/".into(),
             version_quota: 1000,
@@ -307,7 +312,17 @@ impl EbSim {
         aws_sdk_elasticbeanstalk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.shared.options.region.clone()))
-            .credentials_provider(Credentials::new(key, "test-secret", None, None, "ebsim"))
+            .credentials_provider(Credentials::new(
+                key,
+                self.shared
+                    .options
+                    .secret_access_key
+                    .clone()
+                    .unwrap_or_else(|| "test-secret".into()),
+                None,
+                None,
+                "ebsim",
+            ))
             .endpoint_url(self.endpoint_url())
     }
 
