@@ -426,8 +426,11 @@ impl DeployLock {
 
     /// Give the lock back.
     pub async fn release(mut self) -> Result<(), DeployLockError> {
+        // Marked released only once done: if this future is dropped half-way (a second
+        // Ctrl-C), `Drop` still gives the lock back.
+        let outcome = delete_own(&self.target, &self.holder, self.etag.as_deref()).await;
         self.released = true;
-        delete_own(&self.target, &self.holder, self.etag.as_deref()).await
+        outcome
     }
 
     /// Keep the lock after this process ends (`lock acquire`): it stays until released or

@@ -13,7 +13,7 @@ use crate::output::{Event, Report};
 
 /// Run `events`.
 pub async fn run(ctx: &Context, args: EventsArgs) -> anyhow::Result<Report> {
-    let scope = super::eb_target(ctx, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     let recent = events::recent(eb, &scope.application, &scope.eb_environment, args.count).await?;
     let data = |shown: &[events::EbEvent]| {

@@ -12,7 +12,7 @@ use crate::output::{Event, Report};
 
 /// Run `health`.
 pub async fn run(ctx: &Context, args: HealthArgs) -> anyhow::Result<Report> {
-    let scope = super::eb_target(ctx, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     let mut latest = health::describe(eb, &scope.eb_environment).await?;
     if args.watch {

@@ -2,15 +2,23 @@
 //! by hand, as Kamal's `lock` does: hold off deploys while something is investigated or
 //! migrated, see who holds it, give it back.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::Context;
-use crate::aws::deploy_lock::{self, Identity, LockState, Request};
+use crate::aws::deploy_lock::{self, Identity, LockState, LockTarget, Request};
 use crate::cli::{LockAcquireArgs, LockAction, LockReleaseArgs};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
+
+/// The lock of `env` and the project root (git's user names the holder).
+async fn lock_target(ctx: &Context, env: &str) -> anyhow::Result<(LockTarget, PathBuf)> {
+    let scope = ctx.eb_target(env).await?;
+    let target = crate::eb::lock::location(&scope).await?;
+    Ok((target, ctx.settings(Some(env))?.project.root.clone()))
+}
 
 /// Run `lock`.
 pub async fn run(ctx: &Context, action: LockAction) -> anyhow::Result<Report> {
@@ -22,7 +30,7 @@ pub async fn run(ctx: &Context, action: LockAction) -> anyhow::Result<Report> {
 }
 
 async fn status(ctx: &Context, env: &str) -> anyhow::Result<Report> {
-    let (target, _) = super::lock_target(ctx, env).await?;
+    let (target, _) = lock_target(ctx, env).await?;
     let state = deploy_lock::status(&target).await?;
     let (holder, text) = match &state {
         LockState::Free => (None, format!("{env} is not locked")),
@@ -63,7 +71,7 @@ async fn acquire(ctx: &Context, args: LockAcquireArgs) -> anyhow::Result<Report>
                 ),
             )
         })?;
-    let (target, root) = super::lock_target(ctx, &args.env).await?;
+    let (target, root) = lock_target(ctx, &args.env).await?;
     let request = Request {
         identity: Identity::current(deploy_lock::actor(&root)),
         command: "lock acquire".into(),
@@ -94,7 +102,7 @@ async fn acquire(ctx: &Context, args: LockAcquireArgs) -> anyhow::Result<Report>
 }
 
 async fn release(ctx: &Context, args: LockReleaseArgs) -> anyhow::Result<Report> {
-    let (target, root) = super::lock_target(ctx, &args.env).await?;
+    let (target, root) = lock_target(ctx, &args.env).await?;
     let me = Identity::current(deploy_lock::actor(&root));
     let printer = ctx.printer.clone();
     let released = deploy_lock::release(&target, &me, args.force, &|e| printer.emit(e)).await?;

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> anyhow::Result<Report> {
         )
         .into());
     }
-    let scope = super::eb_target(ctx, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     if args.follow {
         return follow(ctx, &scope).await;
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> anyhow::Result<Report> {
 
 /// `logs --remote --follow`: new events of the environment's CloudWatch log groups, prefixed
 /// by instance and log, until Ctrl-C (exit 0).
-async fn follow(ctx: &Context, scope: &super::eb_scope::EbScope) -> anyhow::Result<Report> {
+async fn follow(ctx: &Context, scope: &crate::eb::EbTarget) -> anyhow::Result<Report> {
     let eb = &scope.clients.eb;
     let streaming = environment::option(
         eb,
