@@ -511,6 +511,11 @@ async fn delete(target: &LockTarget, etag: Option<&str>) -> Result<(), DeployLoc
         Ok(_) => Ok(()),
         // Changed or gone since we read it: not ours any more.
         Err(err) if matches!(http_status(&err), Some(412) | Some(404)) => Ok(()),
+        // A store without conditional deletes (S3-compatible ones): we read the lock as ours a
+        // moment ago, so delete it plainly.
+        Err(err) if etag.is_some() && http_status(&err) == Some(501) => {
+            Box::pin(delete(target, None)).await
+        }
         Err(err) => Err(AwsError::from_sdk("DeleteObject", err).into()),
     }
 }
