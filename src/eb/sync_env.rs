@@ -49,6 +49,32 @@ pub async fn property_changes(
             .await?
             .into_iter()
             .collect();
+    let (set, remove) = diff(&desired, &current);
+    let names = |keys: Vec<&str>| {
+        if keys.is_empty() {
+            "nothing".to_owned()
+        } else {
+            keys.join(", ")
+        }
+    };
+    emit(Event::info(format!(
+        "Environment properties from {}: setting {}; removing {} (values are not shown)",
+        project.relative(&path),
+        names(
+            set.iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| *k != SYNCED_KEYS)
+                .collect()
+        ),
+        names(remove.iter().map(String::as_str).collect())
+    )));
+    Ok((set, remove))
+}
+
+/// What to set and remove so that `current` holds `desired`: changed or new keys are set,
+/// keys this tool set before (listed in [`SYNCED_KEYS`]) that left `desired` are removed,
+/// properties set elsewhere are left alone, and the list is kept up to date.
+pub fn diff(desired: &BTreeMap<String, String>, current: &BTreeMap<String, String>) -> Changes {
     let managed: Vec<String> = current
         .get(SYNCED_KEYS)
         .map(|v| {
@@ -71,23 +97,48 @@ pub async fn property_changes(
     if current.get(SYNCED_KEYS) != Some(&listed) {
         set.push((SYNCED_KEYS.to_owned(), listed));
     }
-    let names = |keys: Vec<&str>| {
-        if keys.is_empty() {
-            "nothing".to_owned()
-        } else {
-            keys.join(", ")
-        }
-    };
-    emit(Event::info(format!(
-        "Environment properties from {}: setting {}; removing {} (values are not shown)",
-        project.relative(&path),
-        names(
-            set.iter()
-                .map(|(k, _)| k.as_str())
-                .filter(|k| *k != SYNCED_KEYS)
-                .collect()
-        ),
-        names(remove.iter().map(String::as_str).collect())
-    )));
-    Ok((set, remove))
+    (set, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn sets_what_changed_removes_what_it_managed_and_keeps_foreign_keys() {
+        let desired = map(&[("A", "1"), ("B", "new")]);
+        let current = map(&[
+            ("A", "1"),
+            ("B", "old"),
+            ("GONE", "x"),
+            ("FOREIGN", "kept"),
+            (SYNCED_KEYS, "A,B,GONE"),
+        ]);
+        let (set, remove) = diff(&desired, &current);
+        assert_eq!(
+            set,
+            vec![
+                ("B".to_owned(), "new".to_owned()),
+                (SYNCED_KEYS.to_owned(), "A,B".to_owned())
+            ]
+        );
+        assert_eq!(remove, vec!["GONE".to_owned()]);
+    }
+
+    #[test]
+    fn in_sync_means_no_change() {
+        let desired = map(&[("A", "1")]);
+        let current = map(&[("A", "1"), (SYNCED_KEYS, "A")]);
+        assert_eq!(diff(&desired, &current), (Vec::new(), Vec::new()));
+        // The first sync lists its keys even when the values are already there.
+        let (set, _) = diff(&desired, &map(&[("A", "1")]));
+        assert_eq!(set, vec![(SYNCED_KEYS.to_owned(), "A".to_owned())]);
+    }
 }

@@ -307,26 +307,10 @@ impl EbSim {
     /// An SDK config builder for this emulator: static credentials (the configured access key,
     /// or a test one), its region, its endpoint, the SDK's standard retry.
     pub fn sdk_config(&self) -> aws_sdk_elasticbeanstalk::config::Builder {
-        let key = self
-            .shared
-            .options
-            .access_key_id
-            .clone()
-            .unwrap_or_else(|| "AKIASTEVEDORETEST000".into());
         aws_sdk_elasticbeanstalk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.shared.options.region.clone()))
-            .credentials_provider(Credentials::new(
-                key,
-                self.shared
-                    .options
-                    .secret_access_key
-                    .clone()
-                    .unwrap_or_else(|| "test-secret".into()),
-                None,
-                None,
-                "ebsim",
-            ))
+            .credentials_provider(self.credentials())
             .endpoint_url(self.endpoint_url())
     }
 
@@ -364,6 +348,38 @@ impl EbSim {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Err(format!("{environments:?} did not all become Ready").into())
+    }
+
+    /// The credentials [`EbSim::client`] signs with: the configured access key and secret, or
+    /// test ones.
+    pub fn credentials(&self) -> aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider {
+        let options = &self.shared.options;
+        aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider::new(Credentials::new(
+            options
+                .access_key_id
+                .clone()
+                .unwrap_or_else(|| "AKIASTEVEDORETEST000".into()),
+            options
+                .secret_access_key
+                .clone()
+                .unwrap_or_else(|| "test-secret".into()),
+            None,
+            None,
+            "ebsim",
+        ))
+    }
+
+    /// A real STS client for this emulator (it answers `GetCallerIdentity`).
+    pub fn sts_client(&self) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(
+                self.shared.options.region.clone(),
+            ))
+            .credentials_provider(self.credentials())
+            .endpoint_url(self.endpoint_url())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
     }
 
     /// Every event so far, oldest first.
