@@ -57,6 +57,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<bundle::BundleError>,
     exit::classifier::<aws::AwsError>,
     exit::classifier::<lifecycle::lock::LockError>,
+    exit::classifier::<aws::deploy_lock::DeployLockError>,
 ];
 
 /// Run stevedore with `args` (argv[0] included) and return the exit status.

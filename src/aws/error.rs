@@ -45,6 +45,24 @@ pub enum AwsError {
         /// What AWS (or the wait) said, with what to do.
         message: String,
     },
+    /// The credentials belong to another account than the environment's `account_id`.
+    #[error(
+        "environment {environment} lives in AWS account {expected}, but the credentials in use{} \
+         belong to account {actual} ({arn}); nothing was changed. Use that account's profile \
+         (`--profile`, or `profile` under [environments.{environment}] in stevedore.toml), or fix \
+         `account_id`",
+        scope_text(None)
+    )]
+    WrongAccount {
+        /// Our environment's name.
+        environment: String,
+        /// `account_id` from the settings.
+        expected: String,
+        /// The account of the credentials.
+        actual: String,
+        /// The caller's ARN.
+        arn: String,
+    },
     /// AWS answered with an error.
     #[error(
         "{} {operation} failed{}: {code}: {message}{}",
@@ -98,7 +116,7 @@ pub enum AwsError {
 impl Coded for AwsError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            AwsError::Credentials { .. } => ExitStatus::Registry,
+            AwsError::Credentials { .. } | AwsError::WrongAccount { .. } => ExitStatus::Registry,
             AwsError::NoRegion | AwsError::NoEnvironment { .. } => ExitStatus::InvalidInput,
             AwsError::Busy { .. } => ExitStatus::Busy,
             AwsError::Deadline { .. } => ExitStatus::TimedOut,
@@ -210,6 +228,7 @@ pub fn service_of(operation: &str) -> &'static str {
         "PutObject"
         | "HeadObject"
         | "GetObject"
+        | "DeleteObject"
         | "CreateMultipartUpload"
         | "UploadPart"
         | "CompleteMultipartUpload"
@@ -222,6 +241,8 @@ pub fn service_of(operation: &str) -> &'static str {
         | "CreateRepository"
         | "BatchGetImage"
         | "DescribeImages" => "ECR",
+        "GetCallerIdentity" => "STS",
+        "DescribeLogGroups" | "FilterLogEvents" => "CloudWatch Logs",
         "" => "AWS",
         _ => "Elastic Beanstalk",
     }
@@ -232,6 +253,8 @@ fn endpoint_variable(service: &str) -> &'static str {
     match service {
         "S3" => "AWS_ENDPOINT_URL_S3",
         "ECR" => "AWS_ENDPOINT_URL_ECR",
+        "STS" => "AWS_ENDPOINT_URL_STS",
+        "CloudWatch Logs" => "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
         _ => "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK",
     }
 }
@@ -247,6 +270,8 @@ pub fn endpoint_of(service: &str, region: &str) -> String {
     let host = match service {
         "S3" => "s3",
         "ECR" => "api.ecr",
+        "STS" => "sts",
+        "CloudWatch Logs" => "logs",
         _ => "elasticbeanstalk",
     };
     format!("https://{host}.{region}.amazonaws.com")

@@ -24,6 +24,11 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// The pause once a follow has run for [`SETTLE_AFTER`].
 pub const SETTLED_INTERVAL: Duration = Duration::from_secs(5);
+/// How often `health --watch` asks: Elastic Beanstalk refreshes enhanced health every 10
+/// seconds, so asking more often only returns the same answer.
+pub const HEALTH_REFRESH: Duration = Duration::from_secs(10);
+/// How often `events --follow` and `status --remote --follow` ask for new events.
+pub const EVENTS_FOLLOW: Duration = Duration::from_secs(2);
 /// When polling slows down.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(30);
 /// The longest pause throttling can stretch the interval to.

@@ -2,7 +2,8 @@
 //! settings, then the SDK's own chain (environment variables, shared files, SSO, container and
 //! instance roles) and its per-service endpoint variables (`AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL_ELASTIC_BEANSTALK`). Path-style S3 addressing is the one switch the SDK has
-//! no variable for, so it comes from `[aws] s3_path_style`.
+//! no variable for, so it comes from `[aws] s3_path_style`. When the environment names its
+//! `account_id`, the credentials are checked against it before any client is handed out.
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub struct AwsTarget {
     pub region: Option<String>,
     /// Address buckets as `endpoint/bucket` (S3-compatible stores) rather than `bucket.endpoint`.
     pub s3_path_style: bool,
+    /// The account the environment lives in: when set, the credentials must belong to it
+    /// (checked with STS before any client is handed out), with the environment's name.
+    pub account: Option<(String, String)>,
 }
 
 /// The clients a deploy uses.
@@ -35,6 +39,10 @@ pub struct Clients {
     pub eb: aws_sdk_elasticbeanstalk::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// STS (who the credentials are).
+    pub sts: aws_sdk_sts::Client,
+    /// The credentials the clients use (for the requests stevedore signs itself).
+    pub credentials: aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider,
     /// The region in use.
     pub region: String,
     /// The command's deadline, shared by every call of both clients.
@@ -130,6 +138,11 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
         .map_err(|e| AwsError::Credentials {
             detail: super::error::error_chain(&e),
         })?;
+    let sts = aws_sdk_sts::Client::new(&config);
+    if let Some((environment, expected)) = &target.account {
+        let caller = super::identity::caller(&sts).await?;
+        super::identity::check(environment, expected, &caller)?;
+    }
     let eb_config = aws_sdk_elasticbeanstalk::config::Builder::from(&config)
         .interceptor(RequestMeter)
         .build();
@@ -140,6 +153,8 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
     Ok(Clients {
         eb: aws_sdk_elasticbeanstalk::Client::from_conf(eb_config),
         s3: aws_sdk_s3::Client::from_conf(s3_config),
+        sts,
+        credentials: provider,
         region,
         deadline,
     })

@@ -42,6 +42,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
         sync_env: args.sync_env,
         rollback_on_failure: args.rollback_on_failure,
         deadline,
+        wait_for_lock: !ctx.global.no_wait,
     };
     let deployed = deploy::deploy(&scope, &prepared, &options, &emit).await?;
     Ok(report(&scope, &prepared, &deployed, started))

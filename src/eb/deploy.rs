@@ -31,6 +31,8 @@ pub struct DeployOptions<'a> {
     pub rollback_on_failure: bool,
     /// When the whole command (the rollback included) must be done.
     pub deadline: Instant,
+    /// Wait for the deploy lock when another run holds it (else exit 10 at once).
+    pub wait_for_lock: bool,
 }
 
 /// What a finished deploy did.
@@ -56,6 +58,32 @@ pub struct Deployed {
 /// Deploy `prepared` to `scope`'s environment and follow the update to its end (see the
 /// module's documentation for the steps and exit codes).
 pub async fn deploy(
+    scope: &EbTarget,
+    prepared: &Prepared,
+    options: &DeployOptions<'_>,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<Deployed> {
+    // One deploy at a time per environment, across machines (see `super::lock`).
+    let label = prepared.version.to_string();
+    let what = super::lock::LockFor {
+        command: "deploy",
+        version: Some(&label),
+        commit: prepared.commit.as_deref(),
+        root: &prepared.scope.project.root,
+        wait: options.wait_for_lock,
+        deadline: options.deadline,
+    };
+    super::lock::with_lock(
+        scope,
+        &what,
+        emit,
+        deploy_locked(scope, prepared, options, emit),
+    )
+    .await
+}
+
+/// [`deploy`], the lock held.
+async fn deploy_locked(
     scope: &EbTarget,
     prepared: &Prepared,
     options: &DeployOptions<'_>,

@@ -44,12 +44,7 @@ pub fn now_ms() -> i64 {
 
 /// One EB event the way the EB CLI prints it: time, severity, message.
 pub fn event_line(event: &EbEvent) -> Event {
-    Event::info(format!(
-        "{}  {:<7} {}",
-        event.time_text(),
-        event.severity,
-        event.message
-    ))
+    Event::info(event.line())
 }
 
 /// Wait for `ms` or Ctrl-C; true when interrupted.

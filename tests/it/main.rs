@@ -9,6 +9,7 @@ mod cli;
 mod compose_config;
 mod compose_files;
 mod config;
+mod day2;
 mod deploy;
 mod deploy_core;
 mod dockerignore_diff;
