@@ -38,6 +38,16 @@ impl Deadline {
         }
     }
 
+    /// Let clean-up calls (releasing a lock) run for `within` from now, even past the
+    /// deadline; a deadline further away is kept.
+    pub fn allow_cleanup(&self, within: Duration) {
+        if let Ok(mut slot) = self.0.lock()
+            && let Some(at) = *slot
+        {
+            *slot = Some(at.max(Instant::now() + within));
+        }
+    }
+
     /// The deadline, if any.
     pub fn get(&self) -> Option<Instant> {
         self.0.lock().ok().and_then(|slot| *slot)
@@ -142,6 +152,11 @@ mod tests {
         assert_eq!(shared.get(), Some(now + Duration::from_secs(30)));
         deadline.set(now + Duration::from_secs(10));
         assert_eq!(shared.get(), Some(now + Duration::from_secs(10)));
+        // Clean-up after the deadline gets its own few seconds.
+        let past = Deadline::none();
+        past.set(now - Duration::from_secs(5));
+        past.allow_cleanup(Duration::from_secs(10));
+        assert!(past.get().is_some_and(|at| at > Instant::now()));
     }
 
     #[test]

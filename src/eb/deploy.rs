@@ -63,6 +63,9 @@ pub async fn deploy(
     options: &DeployOptions<'_>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Deployed> {
+    // Every AWS call ends by the deadline, the lock's and the rollback's included
+    // (`aws::deadline`).
+    scope.clients.bound_by(options.deadline);
     // One deploy at a time per environment, across machines (see `super::lock`).
     let label = prepared.version.to_string();
     let what = super::lock::LockFor {
@@ -90,8 +93,6 @@ async fn deploy_locked(
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Deployed> {
     let deadline = options.deadline;
-    // Every AWS call ends by the deadline, the rollback's included (`aws::deadline`).
-    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
 
     // 1. The environment exists, runs a platform that reads this bundle, and is Ready.

@@ -41,6 +41,9 @@ pub struct LockFor<'a> {
     pub deadline: Instant,
 }
 
+/// How long releasing the lock may take once the work is done, deadline or not.
+const RELEASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Take `scope`'s deploy lock for `what`, run `work`, give the lock back (also when `work`
 /// fails; when the whole future is dropped, e.g. on Ctrl-C, the lock's own `Drop` does it).
 pub async fn with_lock<T>(
@@ -66,6 +69,8 @@ pub async fn with_lock<T>(
         target.bucket, target.key
     )));
     let outcome = work.await;
+    // The release may run past the command's deadline: it gets a few seconds of its own.
+    scope.clients.deadline.allow_cleanup(RELEASE_WITHIN);
     let expires = lock.holder().expires_at.clone();
     if let Err(err) = lock.release().await {
         emit(Event::warning(format!(
