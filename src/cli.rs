@@ -588,6 +588,10 @@ pub struct BundleArgs {
     /// Use image tags when no digest has been recorded yet (never accepted by deploy)
     #[arg(long)]
     pub allow_unpinned: bool,
+    /// Ship images that are not ours (e.g. redis:7) on their tags instead of the digest their
+    /// registry gives (the summary names them as unpinned)
+    #[arg(long)]
+    pub no_pin_third_party: bool,
     /// Put this file in the bundle even though it looks like a secret (repeatable)
     #[arg(long = "allow-secret", value_name = "PATH")]
     pub allow_secrets: Vec<PathBuf>,
@@ -607,6 +611,10 @@ pub struct DeployArgs {
     /// On failure, redeploy the previous healthy version (exit 9 when that succeeds)
     #[arg(long)]
     pub rollback_on_failure: bool,
+    /// Ship images that are not ours (e.g. redis:7) on their tags instead of the digest their
+    /// registry gives (the summary names them as unpinned)
+    #[arg(long)]
+    pub no_pin_third_party: bool,
     /// Set the environment's properties from environments/<env>/.env (values never printed)
     #[arg(long)]
     pub sync_env: bool,

@@ -113,7 +113,11 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
+    let aws_before = aws::pace::counts();
     let outcome = runtime.block_on(run_interruptible(&ctx, cli.command));
+    if let Some(requests) = aws::pace::summary_since(&aws_before) {
+        printer.emit(output::Event::debug(requests));
+    }
     match outcome {
         Ok(report) => {
             printer.report(command_name, &report);

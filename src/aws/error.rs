@@ -91,6 +91,18 @@ pub enum AwsError {
         /// Why.
         detail: String,
     },
+    /// The command's deadline passed while AWS had not answered.
+    #[error(
+        "{} {operation}: no answer before the deadline (--timeout, or [deploy] timeout in \
+         stevedore.toml){}. Whatever AWS had already accepted goes on there; `stevedore status` \
+         with --remote shows the environment",
+        service_of(operation),
+        scope_text(Some(operation))
+    )]
+    Deadline {
+        /// The API operation that was waiting.
+        operation: &'static str,
+    },
     /// A response lacked something it always has.
     #[error("{operation}: unexpected answer: {detail}")]
     Unexpected {
@@ -107,6 +119,7 @@ impl Coded for AwsError {
             AwsError::Credentials { .. } | AwsError::WrongAccount { .. } => ExitStatus::Registry,
             AwsError::NoRegion | AwsError::NoEnvironment { .. } => ExitStatus::InvalidInput,
             AwsError::Busy { .. } => ExitStatus::Busy,
+            AwsError::Deadline { .. } => ExitStatus::TimedOut,
             AwsError::Api { .. } | AwsError::Unreachable { .. } | AwsError::Unexpected { .. } => {
                 ExitStatus::Aws
             }
@@ -148,6 +161,7 @@ impl AwsError {
                     message,
                 }
             }
+            _ if super::deadline::is_deadline(&err) => AwsError::Deadline { operation },
             _ => {
                 let detail = error_chain(&err);
                 if detail.contains("credentials") || detail.contains("Credentials") {

@@ -192,10 +192,10 @@ async fn download(url: &str) -> Result<Bytes, AwsError> {
         .map_err(|_| failed("downloading the log timed out".into()))?
         .map_err(|e| failed(format!("downloading the log: {e}")))?;
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
+    // The body may stall after the headers: bounded too.
+    let body = tokio::time::timeout(Duration::from_secs(30), response.into_body().collect())
         .await
+        .map_err(|_| failed("downloading the log timed out".into()))?
         .map_err(|e| failed(format!("downloading the log: {e}")))?
         .to_bytes();
     if !status.is_success() {

@@ -4,6 +4,7 @@
 
 pub mod cloudwatch;
 pub mod credentials;
+pub mod deadline;
 pub mod deploy_lock;
 pub mod description;
 pub mod environment;

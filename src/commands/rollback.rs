@@ -19,6 +19,7 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
     let emit = |event| ctx.printer.emit(event);
     let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
+    scope.clients.bound_by(deadline);
     let root = ctx.settings(Some(&args.env))?.project.root.clone();
     // One change at a time per environment, across machines (see `crate::eb::lock`).
     let what = lock::LockFor {

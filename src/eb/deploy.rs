@@ -90,6 +90,8 @@ async fn deploy_locked(
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Deployed> {
     let deadline = options.deadline;
+    // Every AWS call ends by the deadline, the rollback's included (`aws::deadline`).
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
 
     // 1. The environment exists, runs a platform that reads this bundle, and is Ready.
@@ -419,6 +421,16 @@ async fn roll_back(
     deadline: Instant,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Error {
+    if Instant::now() >= deadline {
+        return CommandError::new(
+            ExitStatus::TimedOut,
+            format!(
+                "{failure}; no time left within the deadline to roll back: run `{}`",
+                crate::hint::command(&["rollback", &scope.env_name, previous])
+            ),
+        )
+        .into();
+    }
     emit(Event::warning(format!(
         "{failure}; rolling back to {previous}"
     )));
@@ -457,6 +469,7 @@ pub async fn abort(
     deadline: Instant,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<(bool, EnvState)> {
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
     let env = environment::require(eb, &scope.application, &scope.eb_environment).await?;
     if env.is_ready() || !env.abortable {

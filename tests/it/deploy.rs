@@ -521,7 +521,7 @@ fn a_busy_environment_is_waited_for_then_exits_10() {
 }
 
 /// The rig with 1.0.0 ("release one") released, published and deployed; the deploy's output.
-fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
+pub(crate) fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
     let rig = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6))?;
     rig.create_environment(ECS_STACK);
     rig.ship("1.0.0", "release one", None);

@@ -102,6 +102,7 @@ fn the_deploy_core_creates_reuses_and_refuses_a_changed_bundle() {
             sts: rig.sim.sts_client(),
             credentials: rig.sim.credentials(),
             region: "us-east-1".into(),
+            deadline: Default::default(),
         },
         bucket: None,
         accept_yellow: false,

@@ -23,6 +23,7 @@ mod lifecycle;
 mod oneoff;
 mod parity;
 mod private_base;
+mod props;
 mod proxy;
 mod publish;
 mod release;
