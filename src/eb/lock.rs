@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::EbTarget;
 use crate::aws::AwsError;
@@ -72,10 +72,20 @@ pub async fn with_lock<T>(
     // The release may run past the command's deadline: it gets a few seconds of its own.
     scope.clients.deadline.allow_cleanup(RELEASE_WITHIN);
     let expires = lock.holder().expires_at.clone();
-    if let Err(err) = lock.release().await {
+    // A Ctrl-C the work already answered (Ctrl-C while following ends it with its own message)
+    // must not cut the release short and replace that message: Ctrl-C is ours for this moment.
+    let _ours = crate::interrupt::SelfHandled::enter();
+    let released = tokio::time::timeout(Duration::from_secs(20), lock.release()).await;
+    let problem = match released {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => Some(err.to_string()),
+        // The lock's `Drop` has tried once more.
+        Err(_) => Some("no answer within 20 seconds".to_owned()),
+    };
+    if let Some(problem) = problem {
         emit(Event::warning(format!(
-            "could not release the deploy lock of {} ({err}); it expires at {expires}, or run \
-             `stevedore lock release {}`",
+            "could not release the deploy lock of {} ({problem}); it expires at {expires}, or \
+             run `stevedore lock release {}`",
             scope.env_name, scope.env_name
         )));
     }
