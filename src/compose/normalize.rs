@@ -12,9 +12,11 @@ use super::yaml::KeyPath;
 use super::{ComposeFile, Service};
 
 /// Top-level keys of the spec format that stevedore reads.
-const TOP_KEYS: &[&str] = &["services", "networks", "volumes", "version", "name"];
+const TOP_KEYS: &[&str] = &[
+    "services", "networks", "volumes", "secrets", "version", "name",
+];
 /// Top-level keys Compose knows that stevedore ignores (with a warning).
-const TOP_UNSUPPORTED: &[&str] = &["secrets", "configs", "models"];
+const TOP_UNSUPPORTED: &[&str] = &["configs", "models"];
 /// Keys that can only be top-level keys of the spec format, never v1 service names.
 const SPEC_ONLY: &[&str] = &[
     "networks", "volumes", "secrets", "configs", "name", "include", "models",
@@ -74,6 +76,7 @@ pub(crate) fn document(
     let name = cx.opt_string(&top.key("name"), root.get("name"), "a project name")?;
     let networks = declarations(cx, &top.key("networks"), root.get("networks"), network)?;
     let volumes = declarations(cx, &top.key("volumes"), root.get("volumes"), volume)?;
+    let secrets = super::build::secret_declarations(cx, &top.key("secrets"), root.get("secrets"))?;
 
     let services_path = top.key("services");
     let empty = Mapping::new();
@@ -91,6 +94,7 @@ pub(crate) fn document(
         services: &names,
         networks: &networks,
         volumes: &volumes,
+        secrets: &secrets,
     };
     let mut services: IndexMap<String, Service> = IndexMap::new();
     let mut lines = IndexMap::new();
@@ -111,6 +115,7 @@ pub(crate) fn document(
         services,
         networks,
         volumes,
+        secrets,
         warnings: warnings.into_iter().map(|(_, message)| message).collect(),
         lines,
     })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::BuildScope;
 use crate::compose;
+use crate::engine::buildkit::secrets::{self as build_secrets, BuildSecrets, SecretSpecError};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
 use crate::ignore::docker::{self as dockerignore, ContextEntry, DockerIgnore, EntryKind};
@@ -28,6 +29,14 @@ pub struct Target {
     pub args: HashMap<String, String>,
     /// The multi-stage target.
     pub stage: Option<String>,
+    /// Platform, cache sources, network, hosts, `/dev/shm`, SSH from the compose file.
+    pub settings: crate::engine::build::BuildSettings,
+    /// Build secrets from the compose file (`build.secrets`).
+    pub secrets: BuildSecrets,
+    /// Compose `build.no_cache`.
+    pub no_cache: bool,
+    /// Compose `build.pull`.
+    pub pull: bool,
 }
 
 /// What to build: every compose service with a `build` section (context anywhere, Dockerfile
@@ -67,6 +76,17 @@ pub fn targets(
                     })
                     .collect(),
                 stage: build.target.clone(),
+                settings: crate::engine::build::BuildSettings {
+                    platform: build.platform.clone(),
+                    cache_from: build.cache_from.clone(),
+                    network: build.network.clone(),
+                    extra_hosts: build.extra_hosts.clone(),
+                    shm_size: build.shm_size,
+                    ssh: build.ssh.clone(),
+                },
+                secrets: compose_secrets(build, &compose.secrets)?,
+                no_cache: build.no_cache,
+                pull: build.pull,
             });
         }
     }
@@ -84,6 +104,10 @@ pub fn targets(
             tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
             args: HashMap::new(),
             stage: None,
+            settings: Default::default(),
+            secrets: BuildSecrets::default(),
+            no_cache: false,
+            pull: false,
         });
     }
     if all.is_empty() {
@@ -116,6 +140,31 @@ pub fn targets(
             Ok(chosen)
         }
     }
+}
+
+/// The values of a compose service's `build.secrets`, read from the top-level `secrets:`
+/// entries they name (files, environment variables).
+fn compose_secrets(
+    build: &compose::Build,
+    declared: &indexmap::IndexMap<String, compose::SecretDef>,
+) -> Result<BuildSecrets, SecretSpecError> {
+    let mut out = HashMap::new();
+    for reference in &build.secrets {
+        let id = reference.id();
+        let def = declared.get(&reference.source).cloned().unwrap_or_default();
+        let value = match (&def.file, &def.environment) {
+            (Some(path), _) => build_secrets::read_file(id, path)?,
+            (None, Some(var)) => build_secrets::read_env(id, var)?,
+            (None, None) => {
+                return Err(SecretSpecError::NoSource {
+                    id: id.to_owned(),
+                    source_name: reference.source.clone(),
+                });
+            }
+        };
+        out.insert(id.to_owned(), value);
+    }
+    Ok(BuildSecrets(out))
 }
 
 /// The environment's compose file (or `-f`), loaded for its build sections. Its env files are
@@ -189,8 +238,8 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             )
             .into());
         }
-        let ignore =
-            DockerIgnore::read(&target.context_root.join(dockerignore::DOCKERIGNORE_FILE))?;
+        let ignore_file = dockerignore::ignore_file_for(&target.context_root, &target.dockerfile);
+        let ignore = DockerIgnore::read(&ignore_file)?;
         let entries = dockerignore::context_entries(
             &target.context_root,
             &ignore,
@@ -206,7 +255,10 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
                 ExitStatus::InvalidInput,
                 secrets::describe(
                     &hits,
-                    ".dockerignore",
+                    &ignore_file
+                        .strip_prefix(&target.context_root)
+                        .unwrap_or(&ignore_file)
+                        .to_string_lossy(),
                     &format!("the build context of {} ({})", target.service, target.tag),
                 ),
             )
