@@ -280,6 +280,27 @@ pub struct ImageBuildArgs {
     /// A build secret for `RUN --mount=type=secret` (repeatable): id=NAME,src=PATH or id=NAME,env=VAR
     #[arg(long = "secret", value_name = "SPEC")]
     pub secrets: Vec<String>,
+    /// An SSH agent for `RUN --mount=type=ssh` (repeatable): default ($SSH_AUTH_SOCK) or ID=SOCKET
+    #[arg(long = "ssh", value_name = "SPEC")]
+    pub ssh: Vec<String>,
+    /// The multi-stage target to build (over compose `build.target`)
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// The platform to build for, e.g. linux/amd64 (over compose `platform`)
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// An image to use as a cache source (repeatable)
+    #[arg(long = "cache-from", value_name = "IMAGE")]
+    pub cache_from: Vec<String>,
+    /// The network of RUN steps: default, host, none
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+    /// A host-to-IP mapping for RUN steps (repeatable)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_hosts: Vec<String>,
+    /// The size of /dev/shm of RUN steps, e.g. 256m
+    #[arg(long = "shm-size", value_name = "SIZE")]
+    pub shm_size: Option<String>,
 }
 
 /// Which images of an environment.

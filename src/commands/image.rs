@@ -72,6 +72,15 @@ async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyh
         rebuild: update,
         builder: args.builder,
         secrets: crate::engine::buildkit::secrets::load(&args.secrets)?,
+        target: args.target.clone(),
+        settings: image::build_settings_from_flags(image::BuildFlags {
+            platform: args.platform.clone(),
+            cache_from: args.cache_from.clone(),
+            network: args.network.clone(),
+            add_hosts: args.add_hosts.clone(),
+            shm_size: args.shm_size.clone(),
+            ssh: args.ssh.clone(),
+        })?,
         ..BuildOptions::default()
     };
     let emit = |event| ctx.printer.emit(event);

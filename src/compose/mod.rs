@@ -9,6 +9,7 @@
 //! Loading reads the files named by `env_file:` (with our dotenv parser, never a shell), since
 //! the container's environment — and so [`Service::config_hash`] — depends on them.
 
+mod build;
 mod duration;
 mod error;
 mod fields;
@@ -35,14 +36,15 @@ mod table_tests;
 
 use std::path::Path;
 
+pub use build::parse_size;
 pub(crate) use duration::parse as parse_duration;
 pub use error::ComposeError;
 pub use files::Request;
 pub use interpolate::{Variables, process_env_over};
 pub use model::{
-    Build, ComposeFile, Condition, EnvFile, ExposedPort, ExternalLink, Format, Healthcheck,
-    HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart, Service,
-    ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
+    Build, BuildSecretRef, ComposeFile, Condition, EnvFile, ExposedPort, ExternalLink, Format,
+    Healthcheck, HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart,
+    SecretDef, Service, ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
 };
 pub(crate) use order::dependencies;
 pub use selection::{Selection, load_selected};

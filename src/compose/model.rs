@@ -40,6 +40,9 @@ pub struct ComposeFile {
     /// Top-level named volume declarations.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, VolumeDef>,
+    /// Top-level secret declarations (used by `build.secrets`).
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: IndexMap<String, SecretDef>,
     /// Things that did not stop loading but deserve a look: unknown or unsupported keys, unset
     /// variables. Each names the file and line.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -143,6 +146,62 @@ pub struct Build {
     /// The multi-stage target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Build secrets (`build.secrets`), each naming a top-level `secrets:` entry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<BuildSecretRef>,
+    /// SSH agent sockets to forward (`build.ssh`): `default` or `id=path`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<String>,
+    /// Images to use as cache sources (`build.cache_from`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<String>,
+    /// The network of `RUN` steps (`build.network`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `host:ip` entries added to `/etc/hosts` of `RUN` steps (`build.extra_hosts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// The size of `/dev/shm` of `RUN` steps, in bytes (`build.shm_size`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    /// Build without the cache (`build.no_cache`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+    /// Always pull newer base images (`build.pull`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
+    /// The platform to build for (the service's `platform`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// One `build.secrets` entry: the top-level secret `source`, visible to the build under the id
+/// `target` (default: the same name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildSecretRef {
+    /// The top-level secret.
+    pub source: String,
+    /// The id `RUN --mount=type=secret,id=…` uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+impl BuildSecretRef {
+    /// The id the build sees.
+    pub fn id(&self) -> &str {
+        self.target.as_deref().unwrap_or(&self.source)
+    }
+}
+
+/// A top-level `secrets:` entry, as far as builds can use it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SecretDef {
+    /// Read from this file (absolute).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Read from this environment variable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// One `env_file:` entry.

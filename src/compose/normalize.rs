@@ -13,10 +13,10 @@ use super::{ComposeFile, Service};
 
 /// Top-level keys of the spec format that stevedore reads (`include` is taken out before).
 const TOP_KEYS: &[&str] = &[
-    "services", "networks", "volumes", "version", "name", "include",
+    "services", "networks", "volumes", "secrets", "version", "name", "include",
 ];
 /// Top-level keys Compose knows that stevedore ignores (with a warning).
-const TOP_UNSUPPORTED: &[&str] = &["secrets", "configs", "models"];
+const TOP_UNSUPPORTED: &[&str] = &["configs", "models"];
 /// Keys that can only be top-level keys of the spec format, never v1 service names.
 const SPEC_ONLY: &[&str] = &[
     "networks", "volumes", "secrets", "configs", "name", "include", "models",
@@ -119,12 +119,17 @@ pub(crate) fn document(
     let name = cx.opt_string(&top.key("name"), root.get("name"), "a project name")?;
     let mut networks = declarations(cx, &top.key("networks"), root.get("networks"), network)?;
     let mut volumes = declarations(cx, &top.key("volumes"), root.get("volumes"), volume)?;
+    let mut secrets =
+        super::build::secret_declarations(cx, &top.key("secrets"), root.get("secrets"))?;
     for other in &included {
         for (key, def) in &other.networks {
             networks.entry(key.clone()).or_insert_with(|| def.clone());
         }
         for (key, def) in &other.volumes {
             volumes.entry(key.clone()).or_insert_with(|| def.clone());
+        }
+        for (key, def) in &other.secrets {
+            secrets.entry(key.clone()).or_insert_with(|| def.clone());
         }
     }
 
@@ -159,6 +164,7 @@ pub(crate) fn document(
         services: &names,
         networks: &networks,
         volumes: &volumes,
+        secrets: &secrets,
     };
     let mut services: IndexMap<String, Service> = IndexMap::new();
     let mut lines = IndexMap::new();
@@ -185,6 +191,7 @@ pub(crate) fn document(
         services,
         networks,
         volumes,
+        secrets,
         warnings,
         lines,
     })

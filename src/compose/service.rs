@@ -29,6 +29,7 @@ pub(crate) struct Scope<'a> {
     pub(crate) services: &'a [String],
     pub(crate) networks: &'a IndexMap<String, NetworkDef>,
     pub(crate) volumes: &'a IndexMap<String, VolumeDef>,
+    pub(crate) secrets: &'a IndexMap<String, super::model::SecretDef>,
 }
 
 impl Scope<'_> {
@@ -74,6 +75,7 @@ const SERVICE_KEYS: &[&str] = &[
     "container_name",
     "hostname",
     "networks",
+    "platform",
     "profiles",
 ];
 
@@ -128,7 +130,6 @@ const SERVICE_UNSUPPORTED: &[&str] = &[
     "oom_score_adj",
     "pid",
     "pids_limit",
-    "platform",
     "post_start",
     "pre_stop",
     "privileged",
@@ -155,25 +156,33 @@ const SERVICE_UNSUPPORTED: &[&str] = &[
 /// `build:` keys stevedore does not act on.
 const BUILD_UNSUPPORTED: &[&str] = &[
     "additional_contexts",
-    "cache_from",
     "cache_to",
     "dockerfile_inline",
     "entitlements",
-    "extra_hosts",
     "isolation",
     "labels",
-    "network",
-    "no_cache",
     "platforms",
     "privileged",
     "provenance",
-    "pull",
     "sbom",
-    "secrets",
-    "shm_size",
-    "ssh",
     "tags",
     "ulimits",
+];
+
+/// `build:` keys stevedore reads.
+const BUILD_KEYS: &[&str] = &[
+    "context",
+    "dockerfile",
+    "args",
+    "target",
+    "secrets",
+    "ssh",
+    "cache_from",
+    "network",
+    "extra_hosts",
+    "shm_size",
+    "no_cache",
+    "pull",
 ];
 
 const COMMAND_EXPECTED: &str = "a command string (split like a shell would, nothing expanded) \
@@ -297,8 +306,19 @@ fn build(
     let bp = path.key("build");
     let dp = path.key("dockerfile");
     let beside = map.get("dockerfile").filter(|v| !v.is_null());
+    let platform = cx.opt_string(
+        &path.key("platform"),
+        map.get("platform"),
+        "a platform like `linux/amd64`",
+    )?;
     let value = match map.get("build").map(untag) {
         None | Some(Value::Null) => {
+            if platform.is_some() {
+                cx.warn(
+                    &path.key("platform"),
+                    "is used only to build the image (`build:`); ignored here",
+                );
+            }
             return match beside {
                 Some(_) => Err(cx.invalid(
                     &dp,
@@ -310,14 +330,11 @@ fn build(
         }
         Some(value) => value,
     };
+    let mut options = super::build::BuildOptions::default();
     let (context, mut dockerfile, args, target) = match value {
         Value::Mapping(long) => {
-            cx.check_keys(
-                &bp,
-                long,
-                &["context", "dockerfile", "args", "target"],
-                BUILD_UNSUPPORTED,
-            );
+            cx.check_keys(&bp, long, BUILD_KEYS, BUILD_UNSUPPORTED);
+            options = super::build::options(cx, &bp, long, scope.secrets)?;
             let context = cx.opt_string(&bp.key("context"), long.get("context"), EXPECTED)?;
             let dockerfile =
                 cx.opt_string(&bp.key("dockerfile"), long.get("dockerfile"), "a path")?;
@@ -370,6 +387,15 @@ fn build(
         dockerfile: PathBuf::from(dockerfile.unwrap_or_else(|| "Dockerfile".to_owned())),
         args,
         target,
+        secrets: options.secrets,
+        ssh: options.ssh,
+        cache_from: options.cache_from,
+        network: options.network,
+        extra_hosts: options.extra_hosts,
+        shm_size: options.shm_size,
+        no_cache: options.no_cache,
+        pull: options.pull,
+        platform,
     }))
 }
 

@@ -55,6 +55,60 @@ pub struct BuildRequest {
     pub builder: BuilderChoice,
     /// Build secrets by id, for `RUN --mount=type=secret` (BuildKit only).
     pub secrets: super::buildkit::secrets::BuildSecrets,
+    /// Platform, cache sources, network, hosts, `/dev/shm` and SSH agents.
+    pub settings: BuildSettings,
+}
+
+/// Build options that come from flags or a compose `build:` section alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSettings {
+    /// The platform to build for (`--platform`, compose `platform`).
+    pub platform: Option<String>,
+    /// Images whose layers may serve as cache (`--cache-from`, compose `build.cache_from`).
+    pub cache_from: Vec<String>,
+    /// The network of `RUN` steps (`--network`, compose `build.network`).
+    pub network: Option<String>,
+    /// `host:ip` entries for `/etc/hosts` of `RUN` steps (`--add-host`, compose
+    /// `build.extra_hosts`).
+    pub extra_hosts: Vec<String>,
+    /// The size of `/dev/shm` of `RUN` steps, in bytes (`--shm-size`, compose
+    /// `build.shm_size`).
+    pub shm_size: Option<u64>,
+    /// SSH agents for `RUN --mount=type=ssh` (`--ssh`, compose `build.ssh`): `default`
+    /// (`$SSH_AUTH_SOCK`) or `id=socket` (BuildKit only).
+    pub ssh: Vec<String>,
+}
+
+impl BuildSettings {
+    /// These settings with `over`'s on top: single values of `over` win, lists add up (an SSH
+    /// id given twice keeps `over`'s socket).
+    pub fn overlaid(mut self, over: &BuildSettings) -> BuildSettings {
+        if over.platform.is_some() {
+            self.platform = over.platform.clone();
+        }
+        if over.network.is_some() {
+            self.network = over.network.clone();
+        }
+        if over.shm_size.is_some() {
+            self.shm_size = over.shm_size;
+        }
+        for image in &over.cache_from {
+            if !self.cache_from.contains(image) {
+                self.cache_from.push(image.clone());
+            }
+        }
+        for host in &over.extra_hosts {
+            if !self.extra_hosts.contains(host) {
+                self.extra_hosts.push(host.clone());
+            }
+        }
+        let id_of = |spec: &str| spec.split('=').next().unwrap_or_default().to_owned();
+        for spec in &over.ssh {
+            self.ssh.retain(|s| id_of(s) != id_of(spec));
+            self.ssh.push(spec.clone());
+        }
+        self
+    }
 }
 
 /// Progress reported while building.
@@ -71,6 +125,8 @@ pub enum BuildProgress {
     },
     /// A line of the daemon's output.
     Output(String),
+    /// Something stevedore decided that the user should see (e.g. the builder it switched to).
+    Note(String),
     /// A BuildKit step finished: `status` is `CACHED`, `DONE 1.2s` or `ERROR`.
     Done {
         /// The step, e.g. `[2/6] RUN make`.
@@ -170,6 +226,35 @@ pub enum BuildError {
         /// The Dockerfile, relative to the context.
         dockerfile: String,
     },
+    /// An `--ssh` (or compose `build.ssh`) entry cannot be used.
+    #[error("--ssh {spec}: {reason}")]
+    Ssh {
+        /// What was given.
+        spec: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// BuildKit on this daemon cannot do what the build asks for.
+    #[error(
+        "building {tag}: BuildKit ignores {feature}; build with `--builder classic` (or `auto`)"
+    )]
+    BuildkitLacks {
+        /// The image being built.
+        tag: String,
+        /// What BuildKit lacks.
+        feature: String,
+    },
+    /// The classic builder cannot do what the build asks for.
+    #[error(
+        "building {tag}: {feature} needs BuildKit, and this build uses the classic builder; \
+         drop `--builder classic` / `DOCKER_BUILDKIT=0` (or `[image] builder = \"classic\"`)"
+    )]
+    NeedsBuildkit {
+        /// The image being built.
+        tag: String,
+        /// What needs BuildKit.
+        feature: String,
+    },
     /// The daemon ended the build without naming the image.
     #[error("the Docker Engine finished building {tag} without reporting an image id")]
     NoImageId {
@@ -190,7 +275,10 @@ impl Coded for BuildError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             BuildError::Context(_) | BuildError::ContextWriter(_) => ExitStatus::Failure,
-            BuildError::DockerfileExcluded { .. } => ExitStatus::InvalidInput,
+            BuildError::DockerfileExcluded { .. }
+            | BuildError::NeedsBuildkit { .. }
+            | BuildError::BuildkitLacks { .. }
+            | BuildError::Ssh { .. } => ExitStatus::InvalidInput,
             _ => ExitStatus::Engine,
         }
     }
@@ -220,47 +308,79 @@ pub async fn uses_buildkit(request_builder: BuilderChoice) -> Result<bool, Build
 }
 
 /// Build `request`, reporting progress to `progress`: with BuildKit when chosen (see
-/// [`BuilderChoice`]), else with the classic builder.
+/// [`BuilderChoice`]), else with the classic builder. The daemon pulls the base images
+/// itself, so the user's credentials for their registries are resolved once, here, and handed
+/// to either builder (BuildKit asks for them on the session; the classic builder gets them in
+/// `X-Registry-Config`).
 pub async fn build(
     docker: &Docker,
     mut request: BuildRequest,
-    progress: impl FnMut(BuildProgress) + Send,
-) -> Result<BuildOutcome, BuildError> {
-    if uses_buildkit(request.builder).await?
-        && let Some(socket) = super::buildkit::daemon_socket()
-        && !(request.builder == BuilderChoice::Auto && needs_registry_login(&request).await)
-    {
-        let secrets = std::mem::take(&mut request.secrets).0;
-        return super::buildkit::build(&socket, request, secrets, progress).await;
-    }
-    build_classic(docker, request, progress).await
-}
-
-/// Whether a base image of `request` comes from a registry the user has credentials for. The
-/// BuildKit session does not serve registry Auth yet, so `auto` builds those with the classic
-/// builder, which passes the credentials in `X-Registry-Config`.
-async fn needs_registry_login(request: &BuildRequest) -> bool {
-    let dockerfile_text =
-        std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
-    let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
-    !crate::registry::build_auth::build_credentials(&images)
-        .await
-        .is_empty()
-}
-
-/// Build `request` with the classic builder, the context streamed as a tar.
-pub async fn build_classic(
-    docker: &Docker,
-    request: BuildRequest,
     mut progress: impl FnMut(BuildProgress) + Send,
 ) -> Result<BuildOutcome, BuildError> {
-    let mut request = request;
-    super::build_proxy::add_proxy_build_args(&mut request.build_args);
-    // The daemon pulls the base images: give it the user's credentials for their registries.
     let dockerfile_text =
         std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
     let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
     let credentials = crate::registry::build_auth::build_credentials(&images).await;
+    if uses_buildkit(request.builder).await?
+        && let Some(socket) = super::buildkit::daemon_socket()
+        && buildkit_can(docker, &request, &mut progress).await?
+    {
+        let secrets = std::mem::take(&mut request.secrets).0;
+        return super::buildkit::build(&socket, request, secrets, &credentials, progress).await;
+    }
+    build_classic(docker, request, credentials, progress).await
+}
+
+/// Whether BuildKit on this daemon honours everything `request` asks for. BuildKit of Engines
+/// before 23.0 (API 1.42) ignores `shm_size`: `auto` then builds with the classic builder (and
+/// says so), `buildkit` refuses rather than build with the default `/dev/shm`.
+async fn buildkit_can(
+    docker: &Docker,
+    request: &BuildRequest,
+    progress: &mut (impl FnMut(BuildProgress) + Send),
+) -> Result<bool, BuildError> {
+    if request.settings.shm_size.is_none() {
+        return Ok(true);
+    }
+    let api = docker
+        .version()
+        .await
+        .ok()
+        .and_then(|v| v.api_version)
+        .unwrap_or_default();
+    let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) >= (1, 42) {
+        return Ok(true);
+    }
+    if request.builder == BuilderChoice::Auto {
+        progress(BuildProgress::Note(format!(
+            "using the classic builder: BuildKit of this Docker Engine (API {api}) ignores shm_size"
+        )));
+        return Ok(false);
+    }
+    Err(BuildError::BuildkitLacks {
+        tag: request.tag.clone(),
+        feature: format!("shm_size (`--shm-size`) on this Docker Engine (API {api}, before 23.0)"),
+    })
+}
+
+/// Build `request` with the classic builder, the context streamed as a tar; `credentials` go
+/// to the daemon for its base-image pulls.
+pub async fn build_classic(
+    docker: &Docker,
+    request: BuildRequest,
+    credentials: HashMap<String, bollard::auth::DockerCredentials>,
+    mut progress: impl FnMut(BuildProgress) + Send,
+) -> Result<BuildOutcome, BuildError> {
+    let mut request = request;
+    super::build_proxy::add_proxy_build_args(&mut request.build_args);
+    if let Some(feature) = classic_lacks(&request) {
+        return Err(BuildError::NeedsBuildkit {
+            tag: request.tag.clone(),
+            feature,
+        });
+    }
     let docker = docker.clone().with_timeout(BUILD_TIMEOUT);
     let (reader, writer) = tokio::io::duplex(PIPE_BYTES);
     let root = request.context_root.clone();
@@ -286,6 +406,22 @@ pub async fn build_classic(
     }
     if let Some(target) = &request.target {
         options = options.target(target);
+    }
+    let settings = &request.settings;
+    if let Some(platform) = &settings.platform {
+        options = options.platform(platform);
+    }
+    if !settings.cache_from.is_empty() {
+        options = options.cachefrom(&settings.cache_from);
+    }
+    if let Some(network) = &settings.network {
+        options = options.networkmode(network);
+    }
+    if let Some(host) = settings.extra_hosts.first() {
+        options = options.extrahosts(host);
+    }
+    if let Some(size) = settings.shm_size {
+        options = options.shmsize(i32::try_from(size).unwrap_or(i32::MAX));
     }
     let credentials = (!credentials.is_empty()).then_some(credentials);
     let mut stream = docker.build_image(options.build(), credentials, Some(body));
@@ -326,6 +462,22 @@ pub async fn build_classic(
         context,
         steps: state.total_steps,
     })
+}
+
+/// What the classic builder cannot honour in `request`, if anything: SSH forwarding and more
+/// than one extra host (the Engine API takes them as a repeated query parameter, which the
+/// client library sends once).
+fn classic_lacks(request: &BuildRequest) -> Option<String> {
+    if !request.settings.ssh.is_empty() {
+        return Some("SSH agent forwarding (`--ssh`, compose `build.ssh`)".to_owned());
+    }
+    if request.settings.extra_hosts.len() > 1 {
+        return Some(format!(
+            "more than one extra host ({})",
+            request.settings.extra_hosts.join(", ")
+        ));
+    }
+    None
 }
 
 /// What the daemon's stream has told us so far.

@@ -64,8 +64,13 @@ pub struct BuildOptions {
     pub rebuild: bool,
     /// The builder asked for by flag or configuration (the environment may override `auto`).
     pub builder: Option<crate::engine::builder::BuilderChoice>,
-    /// Build secrets for `RUN --mount=type=secret`.
+    /// Build secrets for `RUN --mount=type=secret` (added to the compose file's).
     pub secrets: crate::engine::buildkit::secrets::BuildSecrets,
+    /// `--target`: the multi-stage target (over the compose file's).
+    pub target: Option<String>,
+    /// Platform, cache sources, network, hosts, `/dev/shm`, SSH agents from flags (over the
+    /// compose file's).
+    pub settings: crate::engine::build::BuildSettings,
 }
 
 /// One image built.
@@ -147,14 +152,19 @@ pub async fn build_prepared(
                 .into_iter()
                 .chain(options.build_args.clone())
                 .collect(),
-            no_cache: options.no_cache,
-            pull: options.pull,
-            target: target.stage.clone(),
+            no_cache: options.no_cache || target.no_cache,
+            pull: options.pull || target.pull,
+            target: options.target.clone().or_else(|| target.stage.clone()),
             builder: crate::engine::builder::BuilderChoice::resolve(
                 options.builder,
                 scope.project.config.image.builder,
             ),
-            secrets: options.secrets.clone(),
+            secrets: {
+                let mut secrets = target.secrets.clone();
+                secrets.0.extend(options.secrets.0.clone());
+                secrets
+            },
+            settings: target.settings.clone().overlaid(&options.settings),
         };
         let service = target.service.clone();
         let outcome = build::build(docker, request, |p| report_progress(emit, &service, p)).await?;
@@ -184,6 +194,62 @@ pub async fn build_prepared(
         });
     }
     Ok(built)
+}
+
+/// What the build flags ask for, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct BuildFlags {
+    /// `--platform`.
+    pub platform: Option<String>,
+    /// `--cache-from`.
+    pub cache_from: Vec<String>,
+    /// `--network`.
+    pub network: Option<String>,
+    /// `--add-host` (`host:ip` or `host=ip`).
+    pub add_hosts: Vec<String>,
+    /// `--shm-size` (`256m`).
+    pub shm_size: Option<String>,
+    /// `--ssh`.
+    pub ssh: Vec<String>,
+}
+
+/// The build settings the flags give, checked.
+pub fn build_settings_from_flags(
+    args: BuildFlags,
+) -> anyhow::Result<crate::engine::build::BuildSettings> {
+    let shm_size = match &args.shm_size {
+        Some(text) => Some(crate::compose::parse_size(text).ok_or_else(|| {
+            crate::exit::CommandError::new(
+                crate::exit::ExitStatus::Usage,
+                format!("--shm-size `{text}` is not a size; write e.g. 256m or 2g"),
+            )
+        })?),
+        None => None,
+    };
+    for host in &args.add_hosts {
+        if !host.contains([':', '=']) {
+            return Err(crate::exit::CommandError::new(
+                crate::exit::ExitStatus::Usage,
+                format!("--add-host `{host}` has no address; write --add-host HOST:IP"),
+            )
+            .into());
+        }
+    }
+    Ok(crate::engine::build::BuildSettings {
+        platform: args.platform,
+        cache_from: args.cache_from,
+        network: args.network,
+        extra_hosts: args
+            .add_hosts
+            .iter()
+            .map(|h| match h.split_once('=') {
+                Some((host, ip)) => format!("{host}:{ip}"),
+                None => h.clone(),
+            })
+            .collect(),
+        shm_size,
+        ssh: args.ssh,
+    })
 }
 
 /// The labels every image gets: where it came from, so `release` can trust it.
@@ -219,6 +285,7 @@ fn report_progress(emit: &(dyn Fn(Event) + Sync), service: &str, progress: Build
             "{service}: Step {number}/{total} : {instruction}"
         ))),
         BuildProgress::Output(line) => emit(Event::debug(format!("{service}: {line}"))),
+        BuildProgress::Note(line) => emit(Event::info(format!("{service}: {line}"))),
         BuildProgress::Done {
             instruction,
             status,

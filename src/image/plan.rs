@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::BuildScope;
 use crate::compose;
+use crate::engine::buildkit::secrets::{self as build_secrets, BuildSecrets, SecretSpecError};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
 use crate::ignore::docker::{self as dockerignore, ContextEntry, DockerIgnore, EntryKind};
@@ -31,6 +32,14 @@ pub struct Target {
     pub args: HashMap<String, String>,
     /// The multi-stage target.
     pub stage: Option<String>,
+    /// Platform, cache sources, network, hosts, `/dev/shm`, SSH from the compose file.
+    pub settings: crate::engine::build::BuildSettings,
+    /// Build secrets from the compose file (`build.secrets`).
+    pub secrets: BuildSecrets,
+    /// Compose `build.no_cache`.
+    pub no_cache: bool,
+    /// Compose `build.pull`.
+    pub pull: bool,
 }
 
 /// What to build: every compose service with a `build` section (context anywhere, Dockerfile
@@ -71,6 +80,17 @@ pub fn targets(
                     })
                     .collect(),
                 stage: build.target.clone(),
+                settings: crate::engine::build::BuildSettings {
+                    platform: build.platform.clone(),
+                    cache_from: build.cache_from.clone(),
+                    network: build.network.clone(),
+                    extra_hosts: build.extra_hosts.clone(),
+                    shm_size: build.shm_size,
+                    ssh: build.ssh.clone(),
+                },
+                secrets: compose_secrets(build, &compose.secrets)?,
+                no_cache: build.no_cache,
+                pull: build.pull,
             });
         }
     }
@@ -89,6 +109,10 @@ pub fn targets(
             image_name: None,
             args: HashMap::new(),
             stage: None,
+            settings: Default::default(),
+            secrets: BuildSecrets::default(),
+            no_cache: false,
+            pull: false,
         });
     }
     if all.is_empty() {
@@ -121,6 +145,31 @@ pub fn targets(
             Ok(chosen)
         }
     }
+}
+
+/// The values of a compose service's `build.secrets`, read from the top-level `secrets:`
+/// entries they name (files, environment variables).
+fn compose_secrets(
+    build: &compose::Build,
+    declared: &indexmap::IndexMap<String, compose::SecretDef>,
+) -> Result<BuildSecrets, SecretSpecError> {
+    let mut out = HashMap::new();
+    for reference in &build.secrets {
+        let id = reference.id();
+        let def = declared.get(&reference.source).cloned().unwrap_or_default();
+        let value = match (&def.file, &def.environment) {
+            (Some(path), _) => build_secrets::read_file(id, path)?,
+            (None, Some(var)) => build_secrets::read_env(id, var)?,
+            (None, None) => {
+                return Err(SecretSpecError::NoSource {
+                    id: id.to_owned(),
+                    source_name: reference.source.clone(),
+                });
+            }
+        };
+        out.insert(id.to_owned(), value);
+    }
+    Ok(BuildSecrets(out))
 }
 
 /// The services of `env`'s compose project that have a `build:` section, in file order: with
@@ -216,8 +265,8 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             )
             .into());
         }
-        let ignore =
-            DockerIgnore::read(&target.context_root.join(dockerignore::DOCKERIGNORE_FILE))?;
+        let ignore_file = dockerignore::ignore_file_for(&target.context_root, &target.dockerfile);
+        let ignore = DockerIgnore::read(&ignore_file)?;
         let entries = dockerignore::context_entries(
             &target.context_root,
             &ignore,
@@ -233,7 +282,10 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
                 ExitStatus::InvalidInput,
                 secrets::describe(
                     &hits,
-                    ".dockerignore",
+                    &ignore_file
+                        .strip_prefix(&target.context_root)
+                        .unwrap_or(&ignore_file)
+                        .to_string_lossy(),
                     &format!("the build context of {} ({})", target.service, target.tag),
                 ),
             )

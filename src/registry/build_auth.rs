@@ -91,23 +91,28 @@ pub async fn build_credentials(images: &[String]) -> HashMap<String, DockerCrede
     let registries: BTreeSet<String> = images.iter().map(|i| credentials::registry_of(i)).collect();
     let mut found = HashMap::new();
     for registry in registries {
-        let resolved = if credentials::is_ecr(&registry) {
-            super::ecr::login(&registry, None).await.ok()
-        } else {
-            let key = registry.clone();
-            tokio::task::spawn_blocking(move || credentials::resolve(&key))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        };
-        if let Some(creds) = resolved
-            .filter(|r| *r != Resolved::Anonymous)
-            .and_then(|r| r.to_docker(&registry))
-        {
+        if let Some(creds) = registry_credentials(&registry).await {
             found.insert(registry, creds);
         }
     }
     found
+}
+
+/// The user's credentials for one registry (`host[:port]`, or Docker Hub's config key): from
+/// AWS for ECR, else from the Docker config. `None` means an anonymous pull.
+pub async fn registry_credentials(registry: &str) -> Option<DockerCredentials> {
+    let resolved = if credentials::is_ecr(registry) {
+        super::ecr::login(registry, None).await.ok()
+    } else {
+        let key = registry.to_owned();
+        tokio::task::spawn_blocking(move || credentials::resolve(&key))
+            .await
+            .ok()
+            .and_then(Result::ok)
+    };
+    resolved
+        .filter(|r| *r != Resolved::Anonymous)
+        .and_then(|r| r.to_docker(registry))
 }
 
 #[cfg(test)]

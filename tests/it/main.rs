@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_options;
 mod buildkit;
 mod bundle;
 mod cli;

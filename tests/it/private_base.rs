@@ -1,5 +1,6 @@
 //! A build whose base image lives on a password-protected registry: the daemon pulls it with the
-//! user's `docker login` credentials, sent as `X-Registry-Config`.
+//! user's `docker login` credentials, which BuildKit asks for on the session (the Auth service)
+//! and the classic builder gets in `X-Registry-Config`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -57,17 +58,50 @@ fn a_build_pulls_its_base_image_from_a_password_protected_registry() {
     cli(&["rmi", &base]).expect("remove the local copy, so the build must pull");
 
     let arg = format!("BASE_IMAGE={base}");
+    // BuildKit pulls into its own store, so the base stays absent locally and the classic build
+    // after it must pull too.
     project
-        .run(["image", "build", "dev", "--build-arg", &arg])
+        .run([
+            "image",
+            "build",
+            "dev",
+            "--builder",
+            "buildkit",
+            "--build-arg",
+            &arg,
+        ])
+        .success()
+        .stderr_has("[2/");
+    project
+        .run([
+            "image",
+            "build",
+            "dev",
+            "--builder",
+            "classic",
+            "--build-arg",
+            &arg,
+        ])
         .success();
     assert!(
         cli(&["image", "inspect", &base]).is_ok(),
         "the daemon pulled the base"
     );
 
-    // Without the credentials the same pull is refused.
+    // Without the credentials the same pull is refused, by either builder.
     cli(&["rmi", "-f", &base]).expect("remove the pulled base");
     std::fs::remove_file(project.home().join(".docker/config.json")).expect("log out");
-    let out = project.run(["image", "build", "dev", "--build-arg", &arg]);
-    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    for builder in ["buildkit", "classic"] {
+        let out = project.run([
+            "image",
+            "build",
+            "dev",
+            "--builder",
+            builder,
+            "--build-arg",
+            &arg,
+        ]);
+        assert_ne!(out.code, Some(0), "{builder}: {}", out.stderr);
+        assert!(!out.stderr.contains(&password), "{}", out.stderr);
+    }
 }

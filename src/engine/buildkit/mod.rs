@@ -5,12 +5,14 @@
 //! The context is synced, not tarred: the daemon keeps its copy from the last build and asks
 //! only for the files whose size or modification time changed.
 
+pub mod auth;
 pub mod filesync;
 pub mod grpc;
 pub mod proto;
 pub mod request;
 pub mod secrets;
 pub mod session;
+pub mod ssh;
 pub mod status;
 
 use std::collections::HashMap;
@@ -72,6 +74,7 @@ pub async fn build(
     socket: &Path,
     request: BuildRequest,
     secrets: HashMap<String, Vec<u8>>,
+    credentials: &HashMap<String, bollard::auth::DockerCredentials>,
     mut progress: impl FnMut(BuildProgress) + Send,
 ) -> Result<BuildOutcome, BuildError> {
     let engine_error = |message: String| BuildError::Failed {
@@ -80,6 +83,10 @@ pub async fn build(
         message,
         tail: Vec::new(),
     };
+    let ssh_agents = ssh::agents(&request.settings.ssh).map_err(|e| BuildError::Ssh {
+        spec: e.spec,
+        reason: e.reason,
+    })?;
     let dockerfile_path = request.context_root.join(&request.dockerfile);
     let dockerfile_name = Path::new(&request.dockerfile)
         .file_name()
@@ -123,7 +130,12 @@ pub async fn build(
         &id,
         &name,
         &shared_key(&request.context_root),
-        session::SessionServices { dirs, secrets },
+        session::SessionServices {
+            dirs,
+            secrets,
+            auth: auth::RegistryAuth::new(credentials),
+            ssh: Arc::new(ssh_agents),
+        },
     )
     .await
     .map_err(|e| engine_error(e.to_string()))?;

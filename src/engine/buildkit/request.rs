@@ -37,6 +37,26 @@ pub fn build_query(request: &BuildRequest, session: &str, dockerfile_name: &str)
     if let Some(target) = &request.target {
         params.push(("target", target.clone()));
     }
+    let settings = &request.settings;
+    if let Some(platform) = &settings.platform {
+        params.push(("platform", platform.clone()));
+    }
+    if !settings.cache_from.is_empty() {
+        params.push((
+            "cachefrom",
+            serde_json::to_string(&settings.cache_from).unwrap_or_default(),
+        ));
+    }
+    if let Some(network) = &settings.network {
+        params.push(("networkmode", network.clone()));
+    }
+    // The Engine reads `extrahosts` as a repeated parameter.
+    for host in &settings.extra_hosts {
+        params.push(("extrahosts", host.clone()));
+    }
+    if let Some(size) = settings.shm_size {
+        params.push(("shmsize", size.to_string()));
+    }
     if !request.labels.is_empty() {
         params.push((
             "labels",

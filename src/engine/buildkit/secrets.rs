@@ -30,6 +30,17 @@ pub enum SecretSpecError {
         /// Why.
         source: std::io::Error,
     },
+    /// A compose `build.secrets` entry names a top-level secret a build cannot read.
+    #[error(
+        "build secret {id}: the top-level secret `{source_name}` has neither `file:` nor \
+         `environment:`, so a build cannot read it"
+    )]
+    NoSource {
+        /// The secret id.
+        id: String,
+        /// The top-level secret.
+        source_name: String,
+    },
     /// The environment variable is not set.
     #[error("--secret {id}: the environment variable {var} is not set")]
     MissingEnv {
@@ -63,6 +74,26 @@ impl std::fmt::Debug for BuildSecrets {
         ids.sort();
         f.debug_tuple("BuildSecrets").field(&ids).finish()
     }
+}
+
+/// Reads the secret `id` from the file `path` (a compose `secrets:` entry with `file:`).
+pub fn read_file(id: &str, path: &std::path::Path) -> Result<Vec<u8>, SecretSpecError> {
+    std::fs::read(path).map_err(|source| SecretSpecError::Unreadable {
+        id: id.to_owned(),
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads the secret `id` from the environment variable `var` (a compose `secrets:` entry with
+/// `environment:`).
+pub fn read_env(id: &str, var: &str) -> Result<Vec<u8>, SecretSpecError> {
+    std::env::var_os(var)
+        .map(|v| v.into_encoded_bytes())
+        .ok_or_else(|| SecretSpecError::MissingEnv {
+            id: id.to_owned(),
+            var: var.to_owned(),
+        })
 }
 
 /// Reads the secrets named by `specs`.

@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::task::JoinHandle;
 
+use super::auth::{self, RegistryAuth};
 use super::filesync::{self, SyncedDir};
 use super::grpc::{self, Code};
 use super::proto::{self, Fields, Value};
@@ -17,6 +18,12 @@ use super::proto::{self, Fields, Value};
 const DIFF_COPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const HEALTH: &str = "/grpc.health.v1.Health/Check";
 const GET_SECRET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
+const CREDENTIALS: &str = "/moby.filesync.v1.Auth/Credentials";
+const FETCH_TOKEN: &str = "/moby.filesync.v1.Auth/FetchToken";
+const GET_TOKEN_AUTHORITY: &str = "/moby.filesync.v1.Auth/GetTokenAuthority";
+const VERIFY_TOKEN_AUTHORITY: &str = "/moby.filesync.v1.Auth/VerifyTokenAuthority";
+const SSH_CHECK: &str = "/moby.sshforward.v1.SSH/CheckAgent";
+const SSH_FORWARD: &str = "/moby.sshforward.v1.SSH/ForwardAgent";
 
 /// Framing overhead h2 accepts in buffered small DATA frames (bytes).
 const SMALL_FRAME_BUDGET: usize = 256 * 1024 * 1024;
@@ -27,6 +34,10 @@ pub struct SessionServices {
     pub dirs: Vec<SyncedDir>,
     /// Build secrets by id (values only ever go to the daemon).
     pub secrets: HashMap<String, Vec<u8>>,
+    /// Registry credentials for the images the build pulls.
+    pub auth: RegistryAuth,
+    /// SSH agent sockets by id (`--ssh`); the SSH service is offered only when there are some.
+    pub ssh: Arc<HashMap<String, std::path::PathBuf>>,
 }
 
 /// A running session; dropping it closes the connection.
@@ -56,7 +67,21 @@ pub async fn open(
          Content-Length: 0\r\nX-Docker-Expose-Session-Uuid: {id}\r\n\
          X-Docker-Expose-Session-Name: {name}\r\nX-Docker-Expose-Session-Sharedkey: {shared_key}\r\n"
     );
-    for method in [DIFF_COPY, HEALTH, GET_SECRET] {
+    let methods = [
+        DIFF_COPY,
+        HEALTH,
+        GET_SECRET,
+        CREDENTIALS,
+        FETCH_TOKEN,
+        GET_TOKEN_AUTHORITY,
+        VERIFY_TOKEN_AUTHORITY,
+    ];
+    let ssh_methods: &[&str] = if services.ssh.is_empty() {
+        &[]
+    } else {
+        &[SSH_CHECK, SSH_FORWARD]
+    };
+    for method in methods.iter().chain(ssh_methods) {
         head.push_str(&format!(
             "X-Docker-Expose-Session-Grpc-Method: {method}\r\n"
         ));
@@ -136,6 +161,34 @@ async fn dispatch(
             };
             unary(respond, answer).await;
         }
+        CREDENTIALS => {
+            let mut reader = grpc::MessageReader::new(request.into_body());
+            let host = match reader.next().await {
+                Ok(Some(message)) => auth::request_host(&message),
+                _ => String::new(),
+            };
+            let (username, secret) = services.auth.credentials(&host).await;
+            unary(respond, Ok(auth::response(&username, &secret))).await;
+        }
+        SSH_CHECK => {
+            let mut reader = grpc::MessageReader::new(request.into_body());
+            let id = match reader.next().await {
+                Ok(Some(message)) => super::ssh::check_request_id(&message),
+                _ => super::ssh::DEFAULT_ID.to_owned(),
+            };
+            let answer = if services.ssh.contains_key(&id) {
+                Ok(Vec::new())
+            } else {
+                Err((
+                    Code::NotFound,
+                    format!("no SSH agent for id {id}: pass --ssh {id}"),
+                ))
+            };
+            unary(respond, answer).await;
+        }
+        SSH_FORWARD => super::ssh::forward(request, respond, services.ssh.clone()).await,
+        // No token authority: BuildKit then fetches registry tokens itself, with the
+        // credentials above.
         _ => grpc::reject(&mut respond, Code::Unimplemented, "method not served"),
     }
 }

@@ -50,9 +50,10 @@
 //!   misses an excluded Dockerfile (we match it).
 //!
 //! Paths are `/`-separated and relative to the context root (Unix semantics:
-//! `\` is an escape character in patterns, as on Linux and macOS). The classic
-//! builder reads only the context's `.dockerignore` (BuildKit would prefer a
-//! `<Dockerfile>.dockerignore` next to the Dockerfile).
+//! `\` is an escape character in patterns, as on Linux and macOS). A
+//! `<Dockerfile>.dockerignore` next to the Dockerfile replaces the context's
+//! `.dockerignore`, as BuildKit has it ([`ignore_file_for`]); stevedore applies
+//! that rule with both builders, so they get the same context.
 
 use std::fs::FileType;
 use std::io;
@@ -62,6 +63,22 @@ use regex::Regex;
 
 /// The name of Docker's ignore file in the root of the build context.
 pub const DOCKERIGNORE_FILE: &str = ".dockerignore";
+
+/// The ignore file that governs a build of `dockerfile` (relative to `context_root`,
+/// `/`-separated): `<Dockerfile>.dockerignore` beside the Dockerfile when it exists (BuildKit's
+/// rule, e.g. `docker/web.Dockerfile.dockerignore`), else the context's `.dockerignore`.
+pub fn ignore_file_for(context_root: &Path, dockerfile: &str) -> PathBuf {
+    let dockerfile_path = context_root.join(dockerfile);
+    if let Some(name) = dockerfile_path.file_name() {
+        let mut beside = name.to_os_string();
+        beside.push(".dockerignore");
+        let beside = dockerfile_path.with_file_name(beside);
+        if beside.is_file() {
+            return beside;
+        }
+    }
+    context_root.join(DOCKERIGNORE_FILE)
+}
 
 /// Go's `bufio.Scanner` gives up on a line of this many bytes or more
 /// (`MaxScanTokenSize`, the line and its `\n` must fit in 64 KiB).
