@@ -101,6 +101,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
             record(check_ebignore(&project.root));
             if let Some(settings) = settings {
                 record(check_aws(&settings));
+                record(check_aws_endpoints(&settings));
                 record(check_registry(&repositories).await);
             }
         }
@@ -357,6 +358,25 @@ fn check_aws(settings: &Settings) -> Check {
                  only deploy, rollback, history and ECR pushes need them"
             ),
         ),
+    }
+}
+
+/// Endpoint overrides are worth seeing: a forgotten `AWS_ENDPOINT_URL` sends a deploy to an
+/// emulator, or nowhere.
+fn check_aws_endpoints(settings: &Settings) -> Check {
+    let endpoints = crate::aws::endpoints::resolve_here(settings.profile.value.as_deref());
+    let overridden: Vec<String> = endpoints
+        .iter()
+        .filter(|e| e.url.is_some())
+        .map(|e| e.line())
+        .collect();
+    if overridden.is_empty() {
+        Check::pass(
+            "aws endpoints",
+            "the AWS defaults for the region (no AWS_ENDPOINT_URL* or endpoint_url set)",
+        )
+    } else {
+        Check::pass("aws endpoints", overridden.join("; "))
     }
 }
 
