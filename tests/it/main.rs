@@ -15,6 +15,7 @@ mod ebignore_diff;
 mod ebsim;
 mod endpoints;
 mod faults;
+mod help_examples;
 mod image;
 mod lifecycle;
 mod oneoff;
