@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Context;
 use super::release_scope::ReleaseScope;
-use crate::cli::VersionArgs;
+use crate::cli::PublishArgs;
 use crate::engine::images::split_reference;
 use crate::engine::push::{self, PushMeter, PushProgress};
 use crate::engine::{self, images};
@@ -23,7 +23,8 @@ use crate::registry::ecr;
 use crate::release::{DigestRecord, ImageRecord, ReleaseRecord, ReleaseVersion};
 
 /// Run `publish`.
-pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
+pub async fn run(ctx: &Context, publish: PublishArgs) -> anyhow::Result<Report> {
+    let args = publish.version;
     let version = ReleaseVersion::parse(&args.version)?;
     let scope = ReleaseScope::load(ctx, &args.env)?;
     let git = Git::new(&scope.project.root);
@@ -64,6 +65,20 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
         let (repository, version_tag) = split_reference(&image.reference);
         let registry = credentials::registry_of(repository);
         let auth = registry_auth(&registry, profile.as_deref()).await?;
+        if credentials::is_ecr(&registry) {
+            let name = ecr::repository_name(&registry, repository);
+            let state = ecr::ensure_repository(
+                &registry,
+                name,
+                profile.as_deref(),
+                publish.create_repository,
+            )
+            .await?;
+            if state == ecr::RepositoryState::Created {
+                ctx.printer
+                    .emit(Event::success(format!("Created ECR repository {name}")));
+            }
+        }
         for push_tag in [version_tag, scope.env_tag.as_str()] {
             interrupt::check()?;
             let summary =
