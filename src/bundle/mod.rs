@@ -12,6 +12,7 @@ pub mod compose_raw;
 pub mod handwritten;
 pub mod image_ref;
 pub mod pins;
+pub mod prepare;
 pub mod render;
 mod select;
 pub mod validate;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use archive::{ArchiveStats, write as write_zip};
 pub use image_ref::ImageRef;
-pub use pins::{ImagePins, Pin};
+pub use pins::{ImagePins, Pin, ThirdParty};
 pub use select::{Member, MemberKind, Selection, select};
 
 use crate::exit::{Coded, ExitStatus};

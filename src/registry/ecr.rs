@@ -245,6 +245,7 @@ pub async fn ensure_repository(
 /// An ECR client for the registry's region and `profile`, through the SDK's standard chain.
 async fn client(registry: &str, profile: Option<&str>) -> aws_sdk_ecr::Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(crate::aws::sdk::timeout_config())
         .http_client(crate::aws::sdk::http_client());
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);

@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod recording_daemon;
 pub mod registry;
 pub mod s3;
+pub mod stall;
 pub mod tar_listing;
 pub mod token_auth;
 

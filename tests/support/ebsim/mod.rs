@@ -37,8 +37,13 @@ mod probe;
 mod query;
 mod registry;
 mod server;
+mod sigv4;
 mod state;
 mod xml;
+
+// The rig's shared accept loop lives with the S3 server, this module's sibling here and in
+// `examples/ebsim.rs`.
+use super::s3::accept;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -123,8 +128,11 @@ pub struct EbSimOptions {
     pub region: String,
     /// Account id in ARNs and the storage bucket name.
     pub account_id: String,
-    /// When set, requests signed with another access key get `InvalidClientTokenId`.
+    /// When set, requests signed with another access key get `InvalidClientTokenId` and
+    /// unsigned ones `MissingAuthenticationToken`.
     pub access_key_id: Option<String>,
+    /// With `access_key_id`: the secret; signatures are then verified (`SignatureDoesNotMatch`).
+    pub secret_access_key: Option<String>,
     /// Durations.
     pub timings: Timings,
     /// The default health-check path (an environment's `Application Healthcheck URL` overrides it).
@@ -145,6 +153,7 @@ impl EbSimOptions {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             access_key_id: None,
+            secret_access_key: None,
             timings: Timings::default(),
             health_path: "/".into(),
             version_quota: 1000,
@@ -298,22 +307,79 @@ impl EbSim {
     /// An SDK config builder for this emulator: static credentials (the configured access key,
     /// or a test one), its region, its endpoint, the SDK's standard retry.
     pub fn sdk_config(&self) -> aws_sdk_elasticbeanstalk::config::Builder {
-        let key = self
-            .shared
-            .options
-            .access_key_id
-            .clone()
-            .unwrap_or_else(|| "AKIASTEVEDORETEST000".into());
         aws_sdk_elasticbeanstalk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.shared.options.region.clone()))
-            .credentials_provider(Credentials::new(key, "test-secret", None, None, "ebsim"))
+            .credentials_provider(self.credentials())
             .endpoint_url(self.endpoint_url())
     }
 
     /// The real SDK client for this emulator (see [`EbSim::sdk_config`]).
     pub fn client(&self) -> aws_sdk_elasticbeanstalk::Client {
         aws_sdk_elasticbeanstalk::Client::from_conf(self.sdk_config().build())
+    }
+
+    /// Create application `app` and its environments (`(name, solution stack)`) through the
+    /// SDK, as an operator would once, then wait until every one is `Ready` (the emulator
+    /// launches them in a few steps).
+    pub async fn create_ready(
+        &self,
+        app: &str,
+        environments: &[(&str, &str)],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let eb = self.client();
+        eb.create_application().application_name(app).send().await?;
+        for (name, stack) in environments {
+            eb.create_environment()
+                .application_name(app)
+                .environment_name(*name)
+                .solution_stack_name(*stack)
+                .send()
+                .await?;
+        }
+        for _ in 0..600 {
+            let ready = environments.iter().all(|(name, _)| {
+                self.environment(name)
+                    .is_some_and(|e| e.status == EnvStatus::Ready)
+            });
+            if ready {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(format!("{environments:?} did not all become Ready").into())
+    }
+
+    /// The credentials [`EbSim::client`] signs with: the configured access key and secret, or
+    /// test ones.
+    pub fn credentials(&self) -> aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider {
+        let options = &self.shared.options;
+        aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider::new(Credentials::new(
+            options
+                .access_key_id
+                .clone()
+                .unwrap_or_else(|| "AKIASTEVEDORETEST000".into()),
+            options
+                .secret_access_key
+                .clone()
+                .unwrap_or_else(|| "test-secret".into()),
+            None,
+            None,
+            "ebsim",
+        ))
+    }
+
+    /// A real STS client for this emulator (it answers `GetCallerIdentity`).
+    pub fn sts_client(&self) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(
+                self.shared.options.region.clone(),
+            ))
+            .credentials_provider(self.credentials())
+            .endpoint_url(self.endpoint_url())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
     }
 
     /// Every event so far, oldest first.

@@ -2,11 +2,10 @@
 
 use bollard::Docker;
 
-use super::Context;
 use crate::engine::{images, labels};
 use crate::exit::{CommandError, ExitStatus};
 use crate::hint;
-use crate::project::Project;
+use crate::project::{Loaded, Project};
 use crate::release;
 
 /// An environment seen from the release side.
@@ -45,8 +44,7 @@ pub struct ServiceImage {
 
 impl ReleaseScope {
     /// Resolve the environment's release settings; a repository is required.
-    pub fn load(ctx: &Context, env: &str) -> anyhow::Result<ReleaseScope> {
-        let loaded = ctx.settings(Some(env))?;
+    pub fn load(loaded: &Loaded, env: &str) -> anyhow::Result<ReleaseScope> {
         let project = loaded.project.clone();
         let environment = project.environment(env)?;
         let s = loaded.resolution.settings.clone();
@@ -69,6 +67,11 @@ impl ReleaseScope {
             .filter(|s| s.dockerfile.is_some())
             .map(|s| s.name.clone())
             .collect();
+        for service in crate::image::plan::compose_built_services(&environment)? {
+            if !services.contains(&service) {
+                services.push(service);
+            }
+        }
         let primary = environment
             .compose_file
             .as_ref()
@@ -83,7 +86,11 @@ impl ReleaseScope {
             .ok_or_else(|| {
                 CommandError::new(
                     ExitStatus::InvalidInput,
-                    format!("environment `{env}` has no service with a Dockerfile to release"),
+                    format!(
+                        "environment `{env}` has no service to release: add \
+                         docker/<service>/{env}/Dockerfile or a `build:` section to its compose \
+                         file"
+                    ),
                 )
             })?;
         services.sort_by_key(|s| s != &primary);

@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::Context;
-use super::image::scope as image_scope;
-use crate::cli::ComposeArgs;
 use crate::compose::{self, ComposeFile};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
@@ -16,6 +13,22 @@ use crate::image::BuildScope;
 use crate::lifecycle::names;
 use crate::lifecycle::plan::Target;
 use crate::output::Event;
+use crate::project::Loaded;
+
+/// The compose files, variables, profiles and project name asked for on the command line
+/// (`-f`, `--env-file`, `--compose-profile`, `-p`).
+#[derive(Debug, Clone, Default)]
+pub struct ComposeChoice {
+    /// `-f`: these compose files, merged in order, instead of the environment's own (and its
+    /// override file); absolute or relative to the current directory.
+    pub files: Vec<PathBuf>,
+    /// `--env-file`: variable files over the `.env` files.
+    pub env_files: Vec<PathBuf>,
+    /// `--compose-profile`: the active profiles (none: `COMPOSE_PROFILES`).
+    pub profiles: Vec<String>,
+    /// `-p`: the Compose project name.
+    pub project_name: Option<String>,
+}
 
 /// An environment ready to run: its compose file loaded, its names resolved.
 pub struct EnvScope {
@@ -74,29 +87,25 @@ pub enum Runtime {
 
 /// Resolve the environment, load its compose file and name its project.
 pub fn load(
-    ctx: &Context,
+    loaded: &Loaded,
     env: &str,
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     runtime: Runtime,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<EnvScope> {
-    let base = image_scope(ctx, env)?;
-    let compose_path = compose_path(ctx, &base, compose_args)?;
-    let dotenv_path = base.env.dir.join(".env");
+    let base = BuildScope::load(loaded, env)?;
     if runtime == Runtime::Read {
-        create_dotenv_from_example(ctx, &base)?;
+        create_dotenv_from_example(&base, emit)?;
     }
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
-    };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = match runtime {
-        Runtime::Read => compose::load(&compose_path, &vars)?,
-        Runtime::Skip => compose::load_for_build(&compose_path, &vars)?,
-    };
+    let selection = selection(compose_args)?;
+    let read_env_files = runtime == Runtime::Read;
+    let dotenv_path = base.env.dir.join(".env");
+    let default = base.env.compose_file.as_deref();
+    let file = compose::load_selected(&selection, default, Some(&dotenv_path), read_env_files)?
+        .ok_or_else(|| no_compose_file(&base.env.name))?;
+    let compose_path = file.path.clone();
     for warning in &file.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
+        emit(Event::warning(warning.clone()));
     }
     let project = project_name(compose_args, &file, &base.env.name)?;
     let images = file
@@ -121,42 +130,45 @@ pub fn load(
     })
 }
 
-fn compose_path(
-    ctx: &Context,
-    base: &BuildScope,
-    compose_args: &ComposeArgs,
-) -> anyhow::Result<PathBuf> {
-    match &compose_args.file {
-        Some(path) => {
-            let path = ctx.start_dir.join(path);
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(CommandError::new(
-                    ExitStatus::InvalidInput,
-                    format!("compose file {} does not exist", path.display()),
-                )
-                .into())
-            }
-        }
-        None => base.env.compose_file.clone().ok_or_else(|| {
-            CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "environment `{env}` has no compose file: add \
-                     docker/<service>/{env}/docker-compose.yml, set `compose_file` under \
-                     [environments.{env}] in stevedore.toml, or pass -f PATH",
-                    env = base.env.name
-                ),
-            )
-            .into()
-        }),
-    }
+/// `-f` (each must exist), `--env-file` (each must exist) and `--compose-profile`.
+fn selection(compose_args: &ComposeChoice) -> anyhow::Result<compose::Selection> {
+    let existing = |paths: &[PathBuf], what: &str| -> anyhow::Result<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|path| {
+                if path.is_file() {
+                    Ok(path.clone())
+                } else {
+                    Err(CommandError::new(
+                        ExitStatus::InvalidInput,
+                        format!("{what} {} does not exist", path.display()),
+                    )
+                    .into())
+                }
+            })
+            .collect()
+    };
+    Ok(compose::Selection {
+        files: existing(&compose_args.files, "compose file")?,
+        env_files: existing(&compose_args.env_files, "env file")?,
+        profiles: compose_args.profiles.clone(),
+    })
+}
+
+fn no_compose_file(env: &str) -> anyhow::Error {
+    CommandError::new(
+        ExitStatus::InvalidInput,
+        format!(
+            "environment `{env}` has no compose file: add docker/<service>/{env}/docker-compose.yml, \
+             set `compose_file` under [environments.{env}] in stevedore.toml, or pass -f PATH"
+        ),
+    )
+    .into()
 }
 
 /// `-p`, else the file's `name:`, else the environment's name; normalised as Compose does.
 fn project_name(
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     file: &ComposeFile,
     env: &str,
 ) -> anyhow::Result<String> {
@@ -184,14 +196,17 @@ fn project_name(
 /// A fresh clone has `environments/<env>/.env.example` but no `.env` (it is git-ignored, and
 /// the compose files name it in `env_file:`). Make it from the template, as the original's
 /// setup instructions told people to, and say so.
-fn create_dotenv_from_example(ctx: &Context, base: &BuildScope) -> anyhow::Result<()> {
+fn create_dotenv_from_example(
+    base: &BuildScope,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<()> {
     let dotenv = base.env.dir.join(".env");
     let example = base.env.dir.join(".env.example");
     if dotenv.exists() || !example.is_file() {
         return Ok(());
     }
     fs_err::copy(&example, &dotenv)?;
-    ctx.printer.emit(Event::warning(format!(
+    emit(Event::warning(format!(
         "{} did not exist: created it from .env.example. It is git-ignored; put this \
          environment's real settings and secrets there",
         relative(&dotenv, &base.project.root)
