@@ -186,9 +186,9 @@ pub enum Command {
 
     /// Push a version's images and record their digest; push the release branch and tag
     #[command(
-        after_help = "Examples:\n  stevedore publish prod 1.2.3\n  deploy publish prod 1.2.3"
+        after_help = "Amazon ECR repositories (<account>.dkr.ecr.<region>.amazonaws.com/<name>) are logged in to with the AWS profile; a missing repository is an error unless --create-repository.\n\nExamples:\n  stevedore publish prod 1.2.3\n  stevedore publish prod 1.2.3 --create-repository   (first publish to a new ECR repository)\n  deploy publish prod 1.2.3"
     )]
-    Publish(VersionArgs),
+    Publish(PublishArgs),
 
     /// Write the exact source bundle `deploy` would upload
     #[command(
@@ -594,6 +594,16 @@ pub struct VersionArgs {
     pub env: String,
     /// A SemVer 2.0 version without build metadata: 1.2.3 or 1.2.3-rc.1
     pub version: String,
+}
+
+/// `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub version: VersionArgs,
+    /// Create a missing Amazon ECR repository (CreateRepository) instead of failing
+    #[arg(long)]
+    pub create_repository: bool,
 }
 
 /// `bundle`.

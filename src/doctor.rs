@@ -296,6 +296,25 @@ pub fn check_aws(settings: &Settings) -> Check {
     }
 }
 
+/// Endpoint overrides, with their source: a forgotten `AWS_ENDPOINT_URL` sends a deploy to an
+/// emulator, or nowhere.
+pub fn check_aws_endpoints(settings: &Settings) -> Check {
+    let endpoints = crate::aws::endpoints::resolve_here(settings.profile.value.as_deref());
+    let overridden: Vec<String> = endpoints
+        .iter()
+        .filter(|e| e.url.is_some())
+        .map(|e| e.line())
+        .collect();
+    if overridden.is_empty() {
+        Check::pass(
+            "aws endpoints",
+            "the AWS defaults for the region (no AWS_ENDPOINT_URL* or endpoint_url set)",
+        )
+    } else {
+        Check::pass("aws endpoints", overridden.join("; "))
+    }
+}
+
 pub async fn check_registry(repositories: &[String]) -> Check {
     let Some(repository) = repositories.first() else {
         return Check::warn(

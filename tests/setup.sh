@@ -48,4 +48,11 @@ if ! python3 -c 'import pathspec, sys; sys.exit(pathspec.__version__ != "0.12.1"
     python3 -m pip install --quiet --disable-pip-version-check 'pathspec==0.12.1'
 fi
 
+# The ECR tests push to an ECR-shaped registry name served on loopback (tests/support/ecr.rs).
+ecr_host=000000000000.dkr.ecr.us-east-1.amazonaws.com
+if ! grep -q "[[:space:]]$ecr_host\([[:space:]]\|$\)" /etc/hosts; then
+    log "mapping $ecr_host to 127.0.0.1 in /etc/hosts"
+    echo "127.0.0.1 $ecr_host" | as_root tee -a /etc/hosts >/dev/null
+fi
+
 bash tests/support/base-image.sh

@@ -118,24 +118,38 @@ fn credential_method(section: &HashMap<String, String>) -> Option<String> {
     Some(method.to_owned())
 }
 
-/// A minimal INI reader for the AWS shared files: `[section]` and `key = value`.
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
+/// A minimal INI reader for the AWS shared files: `[section]` and `key = value`; an indented
+/// `key = value` under a `parent =` with no value (the `[services]` sub-properties) is stored as
+/// `parent.key`.
+pub(super) fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
     let mut sections: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut current: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
+    let mut parent: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
+        let indented = raw.starts_with([' ', '\t']);
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
             sections.entry(name.clone()).or_default();
             current = Some(name);
+            parent = None;
         } else if let (Some(section), Some((key, value))) = (&current, line.split_once('=')) {
+            let key = key.trim().to_lowercase();
+            let value = value.trim().to_owned();
+            let key = match (&parent, indented) {
+                (Some(parent), true) => format!("{parent}.{key}"),
+                _ => {
+                    parent = value.is_empty().then(|| key.clone());
+                    key
+                }
+            };
             sections
                 .entry(section.clone())
                 .or_default()
-                .insert(key.trim().to_lowercase(), value.trim().to_owned());
+                .insert(key, value);
         }
     }
     sections

@@ -1,4 +1,4 @@
-//! AWS: credential discovery (offline, for `doctor`), the SDK clients, S3 uploads and the
+//! AWS: credential and endpoint discovery (offline, for `doctor` and `config`), the SDK clients, S3 uploads and the
 //! Elastic Beanstalk calls of a deploy: environments, versions, events, tail logs, and the
 //! judgement of how an update ended.
 
@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod deadline;
 pub mod deploy_lock;
 pub mod description;
+pub mod endpoints;
 pub mod environment;
 pub mod error;
 pub mod events;

@@ -12,15 +12,25 @@ pub fn run(ctx: &Context, env: Option<&str>) -> anyhow::Result<Report> {
     let project = &loaded.project;
     let all = loaded.resolution.settings.all();
     let (docker, docker_line) = crate::engine::endpoint::report();
+    let aws =
+        crate::aws::endpoints::resolve_here(loaded.resolution.settings.profile.value.as_deref());
+    let aws_lines: String = aws
+        .iter()
+        .map(|e| format!("aws endpoint {}\n", e.line()))
+        .collect();
     let data = json!({
         "project_root": project.root,
         "environment": env,
         "settings": all,
         "docker_endpoint": docker,
+        "aws_endpoints": aws,
     });
     Ok(Report::ok(
         data,
-        format!("{}\ndocker endpoint: {docker_line}\n", table(&all)),
+        format!(
+            "{}\ndocker endpoint: {docker_line}\n{aws_lines}",
+            table(&all)
+        ),
     ))
 }
 

@@ -50,6 +50,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Report> {
             record(check_ebignore(&project.root));
             if let Some(settings) = settings {
                 record(check_aws(&settings));
+                record(check_aws_endpoints(&settings));
                 record(check_registry(&repositories).await);
             }
         }

@@ -4,20 +4,22 @@
 use serde_json::json;
 
 use super::Context;
-use crate::cli::VersionArgs;
+use crate::cli::PublishArgs;
 use crate::engine;
 use crate::output::Report;
 use crate::release::publish::{self, PublishTarget};
 use crate::release::{ReleaseScope, ReleaseVersion};
 
 /// Run `publish`.
-pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
+pub async fn run(ctx: &Context, publish_args: PublishArgs) -> anyhow::Result<Report> {
+    let args = publish_args.version;
     let version = ReleaseVersion::parse(&args.version)?;
     let loaded = ctx.settings(Some(&args.env))?;
     let scope = ReleaseScope::load(&loaded, &args.env)?;
     let target = PublishTarget {
         remote: loaded.typed().git_remote.clone(),
         aws_profile: loaded.settings().profile.get(),
+        create_ecr_repositories: publish_args.create_repository,
     };
     let docker = engine::connect().await?;
     let emit = |event| ctx.printer.emit(event);

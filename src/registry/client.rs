@@ -124,7 +124,7 @@ impl RegistryClient {
         reference: &str,
         auth: Option<&BasicAuth>,
     ) -> Result<Manifest, RegistryError> {
-        let base = base_url(registry);
+        let base = api_base(registry).await;
         let name = api_name(registry, name);
         let url = format!("{base}/v2/{name}/manifests/{reference}");
         let first = self.head(registry, &url, None).await?;
@@ -274,6 +274,31 @@ pub fn base_url(registry: &str) -> String {
         format!("http://{registry}")
     } else {
         format!("https://{registry}")
+    }
+}
+
+/// [`base_url`], with the daemon's other plain-HTTP rule: a registry whose name resolves only to
+/// loopback addresses (the daemon's default insecure range, 127.0.0.0/8) is spoken to over HTTP.
+pub async fn api_base(registry: &str) -> String {
+    let url = base_url(registry);
+    if url.starts_with("https://") && resolves_to_loopback(registry).await {
+        format!("http://{registry}")
+    } else {
+        url
+    }
+}
+
+async fn resolves_to_loopback(registry: &str) -> bool {
+    let with_port = match registry.rsplit_once(':') {
+        Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => registry.to_owned(),
+        _ => format!("{registry}:443"),
+    };
+    match tokio::net::lookup_host(with_port).await {
+        Ok(addresses) => {
+            let addresses: Vec<_> = addresses.collect();
+            !addresses.is_empty() && addresses.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
     }
 }
 

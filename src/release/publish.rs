@@ -23,6 +23,8 @@ pub struct PublishTarget {
     pub remote: String,
     /// The AWS profile for ECR logins.
     pub aws_profile: Option<String>,
+    /// Create missing Amazon ECR repositories (`--create-repository`) instead of failing.
+    pub create_ecr_repositories: bool,
 }
 
 /// What was published.
@@ -84,6 +86,14 @@ pub async fn publish(
         let (repository, version_tag) = split_reference(&image.reference);
         let registry = credentials::registry_of(repository);
         let auth = registry_auth(&registry, profile.as_deref()).await?;
+        if credentials::is_ecr(&registry) {
+            let name = ecr::repository_name(&registry, repository);
+            let create = target.create_ecr_repositories;
+            let state = ecr::ensure_repository(&registry, name, profile.as_deref(), create).await?;
+            if state == ecr::RepositoryState::Created {
+                emit(Event::success(format!("Created ECR repository {name}")));
+            }
+        }
         for push_tag in [version_tag, scope.env_tag.as_str()] {
             interrupt::check()?;
             let summary =

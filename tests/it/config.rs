@@ -357,3 +357,51 @@ fn invalid_typed_values_exit_3_naming_file_and_line() {
         .run(["config", "prod"])
         .success();
 }
+
+#[test]
+fn aws_endpoints_show_with_where_they_came_from() {
+    let project = Project::demo()
+        .env("AWS_ENDPOINT_URL_ELASTIC_BEANSTALK", "http://127.0.0.1:4001")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:4000")
+        .env("AWS_PROFILE", "local")
+        .home_file(
+            ".aws/config",
+            "[profile local]\nservices = emulators\n[services emulators]\ns3 =\n  endpoint_url = http://127.0.0.1:4002\n",
+        );
+    let out = project.run(["config", "prod", "--json"]).success();
+    let endpoints = out.summary()["data"]["aws_endpoints"].clone();
+    let of = |service: &str| {
+        endpoints
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["service"] == service).cloned())
+            .unwrap_or_else(|| panic!("no {service} in {endpoints}"))
+    };
+    assert_eq!(of("elastic_beanstalk")["url"], "http://127.0.0.1:4001");
+    assert_eq!(
+        of("elastic_beanstalk")["source"],
+        "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK"
+    );
+    // The global variable comes before the profile's services section, as in the SDK.
+    assert_eq!(of("s3")["url"], "http://127.0.0.1:4000");
+    assert_eq!(of("ecr")["source"], "AWS_ENDPOINT_URL");
+    assert_eq!(of("sts")["url"], "http://127.0.0.1:4000");
+    project
+        .run(["config", "prod"])
+        .success()
+        .stdout_has("aws endpoint elastic_beanstalk: http://127.0.0.1:4001 (AWS_ENDPOINT_URL_ELASTIC_BEANSTALK)");
+
+    // Without the global variable, the profile's services section answers for S3.
+    let project = Project::demo()
+        .env("AWS_PROFILE", "local")
+        .home_file(
+            ".aws/config",
+            "[profile local]\nservices = emulators\n[services emulators]\ns3 =\n  endpoint_url = http://127.0.0.1:4002\n",
+        );
+    project
+        .run(["config", "prod"])
+        .success()
+        .stdout_has(
+            "aws endpoint s3: http://127.0.0.1:4002 ([services emulators] s3.endpoint_url in ",
+        )
+        .stdout_has("aws endpoint ecr: AWS default (the AWS default for the region)");
+}

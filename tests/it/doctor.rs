@@ -111,3 +111,16 @@ fn registry_credentials_from_the_docker_config() {
         .nowhere("p~ss?w>rd")
         .nowhere(&auth);
 }
+
+#[test]
+fn shows_aws_endpoint_overrides_and_their_source() {
+    Project::demo()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:4566")
+        .run(["doctor"])
+        .stderr_has("[pass] aws endpoints: s3: http://127.0.0.1:4566 (AWS_ENDPOINT_URL_S3)");
+    Project::demo()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run(["doctor"])
+        .stderr_has("[pass] aws endpoints: the AWS defaults");
+}

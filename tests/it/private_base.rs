@@ -1,6 +1,7 @@
-//! A build whose base image lives on a password-protected registry: the daemon pulls it with the
-//! user's `docker login` credentials, which BuildKit asks for on the session (the Auth service)
-//! and the classic builder gets in `X-Registry-Config`.
+//! A build whose base image lives on a password-protected registry (basic auth, or Bearer tokens
+//! from a token server): the daemon pulls it with the user's `docker login` credentials, which
+//! BuildKit asks for on the session (the Auth service) and the classic builder gets in
+//! `X-Registry-Config`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -8,6 +9,7 @@ use std::process::{Command, Stdio};
 use crate::support::Project;
 use crate::support::docker::{self, Cleanup, docker as cli, unique};
 use crate::support::registry::Registry;
+use crate::support::token_auth::TokenServer;
 
 #[test]
 fn a_build_pulls_its_base_image_from_a_password_protected_registry() {
@@ -18,6 +20,31 @@ fn a_build_pulls_its_base_image_from_a_password_protected_registry() {
     let Some(registry) = Registry::start_with_auth("builder", &password) else {
         return;
     };
+    builds_from_private_base(&registry, &password);
+}
+
+#[test]
+fn a_build_pulls_its_base_image_from_a_registry_behind_token_auth() {
+    if !docker::ready() {
+        return;
+    }
+    let password = format!("pw-{}", unique("x"));
+    let Some(tokens) = TokenServer::start("builder", &password) else {
+        return;
+    };
+    let Some(registry) = Registry::start_with_tokens(&tokens, "builder", &password) else {
+        return;
+    };
+    builds_from_private_base(&registry, &password);
+    assert!(
+        tokens.issued() > 0,
+        "the daemon went through the token server"
+    );
+}
+
+/// `docker login` as `builder`, push a base image, and build from it with and without the
+/// credentials.
+fn builds_from_private_base(registry: &Registry, password: &str) {
     let name = unique("it-privbase");
     let base = format!("{}/{name}-base:1", registry.host());
     let mut cleanup = Cleanup::default();

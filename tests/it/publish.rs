@@ -11,16 +11,21 @@ use crate::support::git as git_in;
 
 /// A released demo project (prod, 1.0.0) whose repository is on `registry` and whose `origin`
 /// is a bare repository; `auth` writes a Docker config for the registry.
-struct Setup {
-    project: Project,
-    remote: tempfile::TempDir,
-    name: String,
+pub(crate) struct Setup {
+    pub(crate) project: Project,
+    pub(crate) remote: tempfile::TempDir,
+    pub(crate) name: String,
     _cleanup: Cleanup,
 }
 
-fn released(registry: &Registry, auth: Option<(&str, &str)>) -> Setup {
+pub(crate) fn released(registry: &Registry, auth: Option<(&str, &str)>) -> Setup {
+    released_at(&registry.host(), auth, &[])
+}
+
+/// [`released`] for a registry reached as `host` (e.g. an ECR-shaped name mapped to loopback).
+pub(crate) fn released_at(host: &str, auth: Option<(&str, &str)>, env: &[(&str, String)]) -> Setup {
     let name = unique("it-pub");
-    let repository = format!("{}/{name}", registry.host());
+    let repository = format!("{host}/{name}");
     let mut cleanup = Cleanup::default();
     for service in ["app", "proxy"] {
         cleanup.image(&format!("{name}-{service}:prod"));
@@ -33,15 +38,15 @@ fn released(registry: &Registry, auth: Option<(&str, &str)>) -> Setup {
         .env("STEVEDORE_PROJECT_NAME", &name)
         .env("STEVEDORE_REPOSITORY", &repository)
         .git_init();
+    for (key, value) in env {
+        project = project.env(key, value);
+    }
     if let Some((user, password)) = auth {
         use base64::Engine;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         project = project.home_file(
             ".docker/config.json",
-            &format!(
-                "{{\"auths\":{{\"{}\":{{\"auth\":\"{token}\"}}}}}}",
-                registry.host()
-            ),
+            &format!("{{\"auths\":{{\"{host}\":{{\"auth\":\"{token}\"}}}}}}"),
         );
     }
     let remote = tempfile::tempdir().expect("remote dir");
@@ -67,14 +72,14 @@ fn released(registry: &Registry, auth: Option<(&str, &str)>) -> Setup {
     }
 }
 
-fn tag_message(project: &Project) -> String {
+pub(crate) fn tag_message(project: &Project) -> String {
     git_in(
         &project.root(),
         &["tag", "-l", "--format=%(contents)", "v1.0.0"],
     )
 }
 
-fn remote_refs(remote: &Path) -> Vec<String> {
+pub(crate) fn remote_refs(remote: &Path) -> Vec<String> {
     let mut refs: Vec<String> = git_in(remote, &["for-each-ref", "--format=%(refname)"])
         .lines()
         .map(str::to_owned)
@@ -113,7 +118,7 @@ fn check_progress_moves_forward(lines: &[serde_json::Value]) {
     }
 }
 
-fn check_published(registry: &Registry, setup: &Setup) {
+pub(crate) fn check_published(registry: &Registry, setup: &Setup) {
     let p = &setup.project;
     let out = p.run(["--json", "publish", "prod", "1.0.0"]).success();
     check_progress_moves_forward(&out.json_lines());
@@ -246,4 +251,32 @@ fn an_unreleased_version_is_exit_3() {
         .run(["publish", "prod", "9.9.9"])
         .code(3)
         .stderr_has("run `stevedore release prod 9.9.9` first");
+}
+
+#[test]
+fn publishes_with_credentials_from_a_cred_helpers_entry() {
+    if !docker::ready() {
+        return;
+    }
+    let password = format!("pw-{}", unique("helper"));
+    let Some(registry) = Registry::start_with_auth("ci", &password) else {
+        return;
+    };
+    let helper = crate::support::registry::credential_helper("stevedore-it", "ci", &password);
+    let path = format!(
+        "{}:{}",
+        helper.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let setup = released_at(&registry.host(), None, &[("PATH", path)]);
+    std::fs::create_dir_all(setup.project.home().join(".docker")).expect("mkdir");
+    std::fs::write(
+        setup.project.home().join(".docker/config.json"),
+        format!(
+            r#"{{"credHelpers":{{"{}":"stevedore-it"}}}}"#,
+            registry.host()
+        ),
+    )
+    .expect("config.json");
+    check_published(&registry, &setup);
 }

@@ -9,6 +9,7 @@
 
 pub mod docker;
 pub mod ebsim;
+pub mod ecr;
 pub mod endpoints;
 pub mod proxy;
 pub mod recording_daemon;
@@ -16,6 +17,7 @@ pub mod registry;
 pub mod s3;
 pub mod stall;
 pub mod tar_listing;
+pub mod token_auth;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
