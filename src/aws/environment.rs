@@ -95,6 +95,23 @@ pub async fn describe(
         .find(|e| e.name == name && e.status != "Terminated"))
 }
 
+/// The live environments of `application`, in EB's order.
+pub async fn list(eb: &Client, application: &str) -> Result<Vec<EnvState>, AwsError> {
+    let out = eb
+        .describe_environments()
+        .application_name(application)
+        .include_deleted(false)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeEnvironments", e))?;
+    Ok(out
+        .environments()
+        .iter()
+        .map(EnvState::from_description)
+        .filter(|e| e.status != "Terminated")
+        .collect())
+}
+
 /// [`describe`], with a missing environment an error.
 pub async fn require(eb: &Client, application: &str, name: &str) -> Result<EnvState, AwsError> {
     describe(eb, application, name)

@@ -4,12 +4,15 @@
 
 pub mod credentials;
 pub mod description;
+pub mod env_vars;
 pub mod environment;
 pub mod error;
 pub mod events;
 pub mod follow;
 pub mod logs;
 pub mod pace;
+pub mod provision;
+pub mod prune;
 pub mod sdk;
 pub mod upload;
 pub mod versions;
