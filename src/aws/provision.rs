@@ -404,6 +404,84 @@ pub async fn wait(
     }
 }
 
+/// Milliseconds since the epoch, now, less a second of slack for clocks (events are stamped by
+/// Elastic Beanstalk): where the events of an operation sent now start.
+pub fn events_start_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+        - 1_000
+}
+
+/// An operation that was sent and is to be followed.
+#[derive(Debug, Clone)]
+pub struct Operation<'a> {
+    /// The application.
+    pub application: &'a str,
+    /// The EB environment.
+    pub environment: &'a str,
+    /// Our environment's name, for the hints.
+    pub env: &'a str,
+    /// The request id of the operation (None: whatever runs).
+    pub request_id: Option<&'a str>,
+    /// What ends it.
+    pub until: Until,
+    /// Where its events start.
+    pub since_ms: i64,
+    /// What it is, for messages: `the creation of demo-prod`.
+    pub what: &'a str,
+}
+
+/// Follow `op` to its end, emitting its events; the final state (None: terminated). A failure
+/// is exit 7, the deadline 8, Ctrl-C 130 — each saying that `stevedore wait <env>` attaches again.
+pub async fn follow(
+    eb: &Client,
+    op: &Operation<'_>,
+    deadline: Instant,
+    emit: &dyn Fn(crate::output::Event),
+) -> anyhow::Result<Option<EnvState>> {
+    let _own_ctrl_c = crate::interrupt::SelfHandled::enter();
+    let waited = wait(
+        eb,
+        op.application,
+        op.environment,
+        op.request_id,
+        op.until,
+        op.since_ms,
+        deadline,
+        &mut |event| emit(crate::output::Event::info(event.line())),
+    )
+    .await?;
+    let again = crate::hint::command(&["wait", op.env]);
+    let error = |status, text: String| crate::exit::CommandError::new(status, text).into();
+    match waited {
+        Waited::Done(state) => Ok(state),
+        Waited::Failed(reason) => Err(error(
+            ExitStatus::DeployFailed,
+            format!("{} failed: {reason}", op.what),
+        )),
+        Waited::TimedOut(state) => Err(error(
+            ExitStatus::TimedOut,
+            format!(
+                "timed out waiting for {}{}; it goes on in Elastic Beanstalk: `{again}` waits again",
+                op.what,
+                state
+                    .map(|s| format!(" (environment {}, health {})", s.status, s.health))
+                    .unwrap_or_default()
+            ),
+        )),
+        Waited::Interrupted => Err(error(
+            ExitStatus::Interrupted,
+            format!(
+                "stopped waiting for {} (Ctrl-C); it goes on in Elastic Beanstalk: `{again}` \
+                 waits again",
+                op.what
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,13 @@
 mod bundle;
 mod completions;
 mod config;
+mod create;
 mod deploy;
 mod doctor;
 mod eb_follow;
 mod eb_scope;
 mod env_help;
+mod env_vars;
 mod follow;
 mod history;
 mod image;
@@ -18,17 +20,23 @@ mod lifecycle_scope;
 mod logs;
 mod man;
 mod oneoff;
+mod prune;
 mod publish;
 mod readiness;
 mod release;
 mod release_scope;
 mod remote_status;
 mod rollback;
+mod scale;
 mod service_images;
 mod start;
 mod status;
 mod stop;
+mod swap;
 mod task;
+mod terminate;
+mod versions;
+mod wait;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -126,6 +134,14 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Down(_) => "down",
         Command::Restart(_) => "restart",
         Command::Status(_) => "status",
+        Command::Env(_) => "env",
+        Command::Versions(_) => "versions",
+        Command::Prune(_) => "prune",
+        Command::Create(_) => "create",
+        Command::Terminate(_) => "terminate",
+        Command::Swap(_) => "swap",
+        Command::Scale(_) => "scale",
+        Command::Wait(_) => "wait",
         Command::Logs(_) => "logs",
         Command::Shell(_) => "shell",
         Command::Run(_) => "run",
@@ -180,6 +196,14 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Down(args) => stop::down(ctx, args).await,
         Command::Restart(args) => stop::restart(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
+        Command::Env(args) => env_vars::run(ctx, args).await,
+        Command::Versions(args) => versions::run(ctx, args).await,
+        Command::Prune(args) => prune::run(ctx, args).await,
+        Command::Create(args) => create::run(ctx, args).await,
+        Command::Terminate(args) => terminate::run(ctx, args).await,
+        Command::Swap(args) => swap::run(ctx, args).await,
+        Command::Scale(args) => scale::run(ctx, args).await,
+        Command::Wait(args) => wait::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Task(args) => task::run(ctx, args).await,
         Command::Run(args) => {

@@ -5,6 +5,7 @@ mod applications;
 mod environments;
 mod events;
 mod logs;
+mod operations;
 mod render;
 mod versions;
 
@@ -42,6 +43,11 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, ApiError>
         "DescribeEvents" => events::describe(call),
         "RequestEnvironmentInfo" => logs::request(call).await,
         "RetrieveEnvironmentInfo" => logs::retrieve(call).await,
+        "ListPlatformVersions" => operations::list_platform_versions(call),
+        "ListAvailableSolutionStacks" => operations::list_solution_stacks(call),
+        "TerminateEnvironment" => operations::terminate(call),
+        "SwapEnvironmentCNAMEs" => operations::swap(call),
+        "UpdateApplicationResourceLifecycle" => operations::update_lifecycle(call),
         other => Err(ApiError::invalid_action(other)),
     }
 }

@@ -1,0 +1,104 @@
+//! `stevedore terminate <env>`: terminate the environment's Elastic Beanstalk environment and
+//! its resources. On a terminal the user types the EB environment's name to confirm; elsewhere
+//! (CI) `--yes` is required — a terminate is never assumed.
+
+use std::io::{BufRead, IsTerminal};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::Context;
+use super::eb_scope::{self, EbScope};
+use crate::aws::environment;
+use crate::aws::provision::{self, Operation, Until};
+use crate::cli::EnvArgs;
+use crate::exit::{CommandError, ExitStatus};
+use crate::output::{Event, Report};
+
+/// Run `terminate`.
+pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
+    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let deadline = started + scope.timeout(None)?;
+    let eb = &scope.clients.eb;
+    let state = environment::require(eb, &scope.application, &scope.eb_environment).await?;
+    if !ctx.global.yes {
+        confirm(ctx, &scope, &state)?;
+    }
+    ctx.printer.emit(Event::step(format!(
+        "Terminating {} ({}, running {})",
+        state.name,
+        scope.application,
+        state.version_label.as_deref().unwrap_or("no version")
+    )));
+    let since_ms = provision::events_start_ms();
+    let request_id = provision::terminate(eb, &scope.eb_environment).await?;
+    let data = json!({
+        "environment": args.env,
+        "eb_environment": scope.eb_environment,
+        "request_id": request_id,
+        "waited": !ctx.global.no_wait,
+    });
+    if ctx.global.no_wait {
+        return Ok(Report::ok(
+            data,
+            format!("Terminating {} (not waited for)", scope.eb_environment),
+        ));
+    }
+    let what = format!("the termination of {}", scope.eb_environment);
+    let printer = ctx.printer.clone();
+    provision::follow(
+        eb,
+        &Operation {
+            application: &scope.application,
+            environment: &scope.eb_environment,
+            env: &args.env,
+            request_id: request_id.as_deref(),
+            until: Until::Terminated,
+            since_ms,
+            what: &what,
+        },
+        deadline,
+        &|e| printer.emit(e),
+    )
+    .await?;
+    Ok(Report::ok(
+        data,
+        format!("Terminated {}", scope.eb_environment),
+    ))
+}
+
+/// Ask for the environment's name on a terminal; refuse without `--yes` elsewhere.
+fn confirm(ctx: &Context, scope: &EbScope, state: &environment::EnvState) -> anyhow::Result<()> {
+    let name = &scope.eb_environment;
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::new(
+            ExitStatus::Usage,
+            format!(
+                "terminating {name} deletes it and its resources; without a terminal to confirm \
+                 on, pass --yes: `{}`",
+                crate::hint::command(&["terminate", &scope.env_name, "--yes"])
+            ),
+        )
+        .into());
+    }
+    let question = format!(
+        "This terminates {name} ({}, {}, serving {}) and deletes its resources.\nType the \
+         environment name to confirm: ",
+        scope.application,
+        state.status,
+        state.cname.as_deref().unwrap_or("-")
+    );
+    ctx.printer.passthrough("", true, question.as_bytes());
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != name {
+        return Err(CommandError::new(
+            ExitStatus::Usage,
+            format!("not confirmed (expected `{name}`); nothing was terminated"),
+        )
+        .into());
+    }
+    Ok(())
+}
