@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod compose_config;
 mod config;
+mod day2;
 mod deploy;
 mod dockerignore_diff;
 mod doctor;

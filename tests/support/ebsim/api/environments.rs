@@ -227,7 +227,7 @@ pub fn update(call: &Call<'_>) -> Result<String, ApiError> {
     env.options.extend(settings);
     let operation = match (&target, label.is_some(), configure_only) {
         (Some(_), true, _) => Some(Operation::Deploy),
-        (Some(_), false, true) => Some(Operation::Configure),
+        (_, false, true) => Some(Operation::Configure),
         _ => None,
     };
     if operation.is_some() {
@@ -253,8 +253,13 @@ pub fn update(call: &Call<'_>) -> Result<String, ApiError> {
         );
     }
     drop(state);
-    if let (Some(op), Some(target)) = (operation, target) {
-        deploy::start_update(call.shared, &id, target, call.request_id.to_owned(), op);
+    match (operation, target) {
+        (Some(op), Some(target)) => {
+            deploy::start_update(call.shared, &id, target, call.request_id.to_owned(), op)
+        }
+        // The sample application (no version yet) only takes the new configuration.
+        (Some(_), None) => deploy::start_reconfigure(call.shared, &id, call.request_id.to_owned()),
+        _ => {}
     }
     Ok(describe_one(call, &snapshot))
 }
