@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticbeanstalk::Client;
-use aws_sdk_elasticbeanstalk::operation::RequestId;
 use aws_sdk_elasticbeanstalk::types::{ConfigurationOptionSetting, OptionSpecification};
 
 use super::environment::PROPERTIES_NAMESPACE;
@@ -424,15 +423,11 @@ pub async fn list(eb: &Client, application: &str, name: &str) -> Result<Vec<EnvV
 /// Write `changes` in one `UpdateEnvironment` (a configuration update: the instances restart the
 /// app with the new variables); the request id that tags its events.
 pub async fn apply(eb: &Client, name: &str, changes: &Changes) -> Result<Option<String>, AwsError> {
-    let out = eb
-        .update_environment()
-        .environment_name(name)
-        .set_option_settings(Some(changes.option_settings()))
-        .set_options_to_remove(Some(changes.options_to_remove()))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("UpdateEnvironment", e))?;
-    Ok(out.request_id().map(str::to_owned))
+    let change = super::environment::Update {
+        version_label: None,
+        variables: changes.clone(),
+    };
+    super::environment::update(eb, name, &change).await
 }
 
 #[cfg(test)]

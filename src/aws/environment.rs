@@ -4,9 +4,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_elasticbeanstalk::Client;
 use aws_sdk_elasticbeanstalk::operation::RequestId;
-use aws_sdk_elasticbeanstalk::types::{
-    ConfigurationOptionSetting, EnvironmentDescription, OptionSpecification,
-};
+use aws_sdk_elasticbeanstalk::types::EnvironmentDescription;
 
 use super::error::AwsError;
 
@@ -162,10 +160,8 @@ pub async fn wait_ready(
 pub struct Update {
     /// The version to deploy.
     pub version_label: Option<String>,
-    /// Environment properties to set.
-    pub set_properties: Vec<(String, String)>,
-    /// Environment properties to remove.
-    pub remove_properties: Vec<String>,
+    /// Variables to set and remove: plain properties and secret references.
+    pub variables: super::env_vars::Changes,
 }
 
 /// `UpdateEnvironment`; the request id that tags the operation's events.
@@ -174,22 +170,10 @@ pub async fn update(eb: &Client, name: &str, change: &Update) -> Result<Option<S
     if let Some(label) = &change.version_label {
         request = request.version_label(label);
     }
-    for (key, value) in &change.set_properties {
-        request = request.option_settings(
-            ConfigurationOptionSetting::builder()
-                .namespace(PROPERTIES_NAMESPACE)
-                .option_name(key)
-                .value(value)
-                .build(),
-        );
-    }
-    for key in &change.remove_properties {
-        request = request.options_to_remove(
-            OptionSpecification::builder()
-                .namespace(PROPERTIES_NAMESPACE)
-                .option_name(key)
-                .build(),
-        );
+    if !change.variables.is_empty() {
+        request = request
+            .set_option_settings(Some(change.variables.option_settings()))
+            .set_options_to_remove(Some(change.variables.options_to_remove()));
     }
     let out = request
         .send()
@@ -207,31 +191,4 @@ pub async fn abort(eb: &Client, name: &str) -> Result<Option<String>, AwsError> 
         .await
         .map_err(|e| AwsError::from_sdk("AbortEnvironmentUpdate", e))?;
     Ok(out.request_id().map(str::to_owned))
-}
-
-/// The environment's properties (names and values), from `DescribeConfigurationSettings`.
-pub async fn properties(
-    eb: &Client,
-    application: &str,
-    name: &str,
-) -> Result<Vec<(String, String)>, AwsError> {
-    let out = eb
-        .describe_configuration_settings()
-        .application_name(application)
-        .environment_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
-    Ok(out
-        .configuration_settings()
-        .iter()
-        .flat_map(|c| c.option_settings())
-        .filter(|o| o.namespace() == Some(PROPERTIES_NAMESPACE))
-        .filter_map(|o| {
-            Some((
-                o.option_name()?.to_owned(),
-                o.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect())
 }

@@ -16,6 +16,7 @@ use super::bundle::{self as bundle_cmd, BundleOptions, Prepared};
 use super::eb_follow::{self, Ending, now_ms};
 use super::eb_scope::{self, EbScope};
 use crate::aws::description::{self, VersionDescription};
+use crate::aws::env_vars;
 use crate::aws::environment::{self, EnvState, Update};
 use crate::aws::upload::{self, Object};
 use crate::aws::versions::{self, NewVersion};
@@ -98,11 +99,17 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
     let actions = ensure_version(ctx, &scope, &prepared, &built, &label, &hash12, deadline).await?;
 
     // 4. Environment properties.
-    let (set, remove) = if args.sync_env {
+    let variables = if args.sync_env {
         property_changes(ctx, &scope, &prepared).await?
     } else {
-        (Vec::new(), Vec::new())
+        env_vars::Changes::default()
     };
+    let set: Vec<(String, String)> = variables
+        .set
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect();
+    let remove: Vec<String> = variables.remove.iter().map(|(_, n)| n.clone()).collect();
 
     // 5. Already there?
     let healthy = scope.healthy(&env);
@@ -140,8 +147,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
         &scope,
         &Update {
             version_label: Some(label.clone()),
-            set_properties: set.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            remove_properties: remove.clone(),
+            variables: variables.clone(),
         },
         deadline,
     )
@@ -388,13 +394,14 @@ fn actor(root: &std::path::Path) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The property changes that make the environment's properties equal `.env` (values are never
-/// printed, only keys).
+/// The variable changes that make the environment's variables equal `.env` (values are never
+/// printed, only keys): a value that is a Secrets Manager or Parameter Store ARN is written as a
+/// reference (see [`env_vars`]), never as a plain property.
 async fn property_changes(
     ctx: &Context,
     scope: &EbScope,
     prepared: &Prepared,
-) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+) -> anyhow::Result<env_vars::Changes> {
     let environment = prepared.scope.project.environment(&scope.env_name)?;
     let path = environment.dir.join(".env");
     if !path.is_file() {
@@ -413,13 +420,14 @@ async fn property_changes(
         .filter(|k| !TOOLING_KEYS.contains(k))
         .map(|k| (k.to_owned(), file.get(k).unwrap_or_default().to_owned()))
         .collect();
-    let current: BTreeMap<String, String> =
-        environment::properties(&scope.clients.eb, &scope.application, &scope.eb_environment)
-            .await?
-            .into_iter()
-            .collect();
-    let managed: Vec<String> = current
-        .get(SYNCED_KEYS)
+    let current =
+        env_vars::list(&scope.clients.eb, &scope.application, &scope.eb_environment).await?;
+    let listed_before = current
+        .iter()
+        .find(|v| v.name == SYNCED_KEYS && v.kind == env_vars::Kind::Plain)
+        .map(|v| v.value.clone());
+    let managed: Vec<String> = listed_before
+        .as_deref()
         .map(|v| {
             v.split(',')
                 .filter(|k| !k.is_empty())
@@ -427,20 +435,16 @@ async fn property_changes(
                 .collect()
         })
         .unwrap_or_default();
-    let mut set: Vec<(String, String)> = desired
-        .iter()
-        .filter(|(k, v)| current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let remove: Vec<String> = managed
-        .into_iter()
-        .filter(|k| !desired.contains_key(k) && current.contains_key(k))
-        .collect();
+    let mut changes = env_vars::plan_sync(&current, &desired, &managed);
     let listed = desired.keys().cloned().collect::<Vec<_>>().join(",");
-    if current.get(SYNCED_KEYS) != Some(&listed) {
-        set.push((SYNCED_KEYS.to_owned(), listed));
+    if listed_before.as_ref() != Some(&listed) {
+        changes.set.push(env_vars::EnvVar {
+            name: SYNCED_KEYS.to_owned(),
+            value: listed,
+            kind: env_vars::Kind::Plain,
+        });
     }
-    let names = |keys: Vec<&str>| {
+    let names = |keys: Vec<String>| {
         if keys.is_empty() {
             "nothing".to_owned()
         } else {
@@ -451,14 +455,26 @@ async fn property_changes(
         "Environment properties from {}: setting {}; removing {} (values are not shown)",
         prepared.scope.project.relative(&path),
         names(
-            set.iter()
-                .map(|(k, _)| k.as_str())
-                .filter(|k| *k != SYNCED_KEYS)
+            changes
+                .set
+                .iter()
+                .filter(|v| v.name != SYNCED_KEYS)
+                .map(|v| match v.kind {
+                    env_vars::Kind::Plain => v.name.clone(),
+                    env_vars::Kind::Reference => format!("{} (reference)", v.name),
+                })
                 .collect()
         ),
-        names(remove.iter().map(String::as_str).collect())
+        names(
+            changes
+                .remove
+                .iter()
+                .filter(|(_, n)| !changes.set.iter().any(|v| &v.name == n))
+                .map(|(_, n)| n.clone())
+                .collect()
+        )
     )));
-    Ok((set, remove))
+    Ok(changes)
 }
 
 /// After a failed deploy: redeploy `previous` and follow it; exit 9 when it is healthy again.

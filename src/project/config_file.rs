@@ -29,6 +29,13 @@
 //! compose_file = "docker/app/prod/docker-compose.yml"
 //! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
 //! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
+//!
+//! [environments.prod.create]        # what `stevedore create prod` makes
+//! platform = "ECS running on 64bit Amazon Linux 2023"
+//! instance_type = "t3.small"
+//! tags = { team = "web" }
+//! [environments.prod.create.options."aws:autoscaling:asg"]
+//! MinSize = 2
 //! ```
 
 use std::path::Path;

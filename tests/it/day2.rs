@@ -224,7 +224,19 @@ fn blue_green_swap_and_back_then_prune_keeps_running_and_rollback_versions() {
     rig.create_environment("64bit Amazon Linux 2023 v4.4.0 running ECS");
     let p = &rig.project;
     rig.ship("1.0.0", "release one", None);
-    p.run(["deploy", "prod", "1.0.0"]).success();
+    // A reference in .env: --sync-env writes it to the secrets namespace, never as a property.
+    let dotenv = p.root().join("environments/prod/.env");
+    let text = std::fs::read_to_string(&dotenv).expect(".env");
+    std::fs::write(&dotenv, format!("{text}DB_PASSWORD={SECRET_ARN}\n")).expect(".env");
+    p.run(["deploy", "prod", "1.0.0", "--sync-env"])
+        .success()
+        .stderr_has("DB_PASSWORD (reference)");
+    assert_eq!(
+        option(&rig.sim, ENV, SECRETS, "DB_PASSWORD").as_deref(),
+        Some(SECRET_ARN)
+    );
+    assert_eq!(option(&rig.sim, ENV, PROPERTIES, "DB_PASSWORD"), None);
+    assert!(option(&rig.sim, ENV, PROPERTIES, "ENV_LOG_LEVEL").is_some());
     rig.ship("1.1.0", "release two", None);
     p.run(["deploy", "prod", "1.1.0"]).success();
     let prod_cname = rig.sim.environment(ENV).expect("prod").cname;
