@@ -12,6 +12,7 @@ pub mod compose_raw;
 pub mod handwritten;
 pub mod image_ref;
 pub mod pins;
+pub mod prepare;
 pub mod render;
 mod select;
 pub mod validate;

@@ -8,7 +8,6 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::environment;
 use crate::aws::provision::{self, INSTANCE_TYPE, NewEnvironment, Operation, Until};
 use crate::bundle::BundleFormat;
@@ -19,11 +18,12 @@ use crate::output::{Event, Report};
 /// Run `create`.
 pub async fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
     let eb = &scope.clients.eb;
-    let section = project
+    let loaded = ctx.settings(Some(&args.env))?;
+    let section = loaded
+        .project
         .config
         .environments
         .get(&args.env)
@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<Report> {
         )));
     }
     // The platform the bundle format runs on, unless stevedore.toml names one.
-    let typed = ctx.settings(Some(&args.env))?.resolution.typed.clone();
+    let typed = loaded.typed().clone();
     let wanted = section.platform.clone().unwrap_or_else(|| {
         match typed.bundle_format {
             Some(BundleFormat::V2) | None => "ECS running on 64bit Amazon Linux 2023",

@@ -9,18 +9,17 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::env_vars::{self, Changes, EnvVar, Kind};
 use crate::aws::environment;
 use crate::aws::provision::{self, Operation, Until};
 use crate::cli::{EnvVarsAction, EnvVarsArgs};
+use crate::eb::EbTarget;
 use crate::output::{Event, Report};
 
 /// Run `env`.
 pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     let current = env_vars::list(eb, &scope.application, &scope.eb_environment).await?;
     let (changes, timeout) = match args.action.unwrap_or(EnvVarsAction::List { show: false }) {
@@ -148,7 +147,7 @@ fn summary(changes: &Changes) -> String {
 
 /// The table (and JSON) of variables; plain values masked unless `show`. References are ARNs,
 /// not secrets, so they are always shown.
-fn listing(scope: &EbScope, vars: &[EnvVar], show: bool) -> Report {
+fn listing(scope: &EbTarget, vars: &[EnvVar], show: bool) -> Report {
     let shown = |v: &EnvVar| match v.kind {
         Kind::Plain if !show => env_vars::mask(&v.value),
         _ => v.value.clone(),

@@ -6,15 +6,13 @@
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::prune::{self, Deleted, LifecycleRule};
 use crate::cli::PruneArgs;
 use crate::output::{Event, Report};
 
 /// Run `prune`.
 pub async fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<Report> {
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     let rule = match (
         args.lifecycle_max_count,

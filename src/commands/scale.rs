@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::environment;
 use crate::aws::provision::{self, Operation, Until};
 use crate::cli::ScaleArgs;
@@ -15,8 +14,7 @@ use crate::output::{Event, Report};
 /// Run `scale`.
 pub async fn run(ctx: &Context, args: ScaleArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
     let eb = &scope.clients.eb;
     environment::wait_ready(

@@ -9,7 +9,6 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::environment;
 use crate::aws::provision::{self, Operation, Until};
 use crate::cli::SwapArgs;
@@ -19,14 +18,10 @@ use crate::output::{Event, Report};
 /// Run `swap`.
 pub async fn run(ctx: &Context, args: SwapArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env_a)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env_a).await?;
+    let scope = ctx.eb_target(&args.env_a).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
-    let other = if project.environment(&args.env_b).is_ok() {
-        let (project_b, settings_b) = eb_scope::settings_of(ctx, &args.env_b)?;
-        EbScope::connect(ctx, &project_b, &settings_b, &args.env_b)
-            .await?
-            .eb_environment
+    let other = if ctx.project()?.environment(&args.env_b).is_ok() {
+        ctx.eb_target(&args.env_b).await?.eb_environment
     } else {
         args.env_b.clone()
     };

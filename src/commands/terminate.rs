@@ -8,18 +8,17 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::environment;
 use crate::aws::provision::{self, Operation, Until};
 use crate::cli::EnvArgs;
+use crate::eb::EbTarget;
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
 /// Run `terminate`.
 pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(None)?;
     let eb = &scope.clients.eb;
     let state = environment::require(eb, &scope.application, &scope.eb_environment).await?;
@@ -70,7 +69,7 @@ pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
 }
 
 /// Ask for the environment's name on a terminal; refuse without `--yes` elsewhere.
-fn confirm(ctx: &Context, scope: &EbScope, state: &environment::EnvState) -> anyhow::Result<()> {
+fn confirm(ctx: &Context, scope: &EbTarget, state: &environment::EnvState) -> anyhow::Result<()> {
     let name = &scope.eb_environment;
     if !std::io::stdin().is_terminal() {
         return Err(CommandError::new(

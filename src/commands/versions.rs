@@ -5,7 +5,6 @@
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::events::time_text;
 use crate::aws::prune;
 use crate::cli::EnvArgs;
@@ -13,8 +12,7 @@ use crate::output::Report;
 
 /// Run `versions`.
 pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let inventory = prune::inventory(&scope.clients.eb, &scope.application).await?;
     let mut text = format!(
         "Application {} ({} versions)\n",

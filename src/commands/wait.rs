@@ -7,7 +7,6 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::Context;
-use super::eb_scope::{self, EbScope};
 use crate::aws::environment;
 use crate::aws::provision::{self, Operation, Until};
 use crate::cli::WaitArgs;
@@ -16,8 +15,7 @@ use crate::output::{Event, Report};
 /// Run `wait`.
 pub async fn run(ctx: &Context, args: WaitArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
+    let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
     let eb = &scope.clients.eb;
     let state = environment::require(eb, &scope.application, &scope.eb_environment).await?;
