@@ -8,7 +8,7 @@ mod bundle;
 mod cli;
 mod compose_config;
 mod config;
-mod day2;
+mod eb_ops;
 mod deploy;
 mod dockerignore_diff;
 mod doctor;

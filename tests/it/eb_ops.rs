@@ -1,4 +1,4 @@
-//! Day-2 operations on the rig: environment variables (masking, secret references), versions
+//! Day-2 operations on the rig (the environments side): environment variables (masking, secret references), versions
 //! and pruning, create / scale / wait / terminate, and a blue/green deploy with a CNAME swap
 //! and the swap back — against the EB emulator and the S3 server, reached only through the
 //! standard AWS SDK variables.
