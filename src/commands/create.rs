@@ -9,9 +9,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, INSTANCE_TYPE, NewEnvironment, Operation, Until};
+use crate::aws::provision::{self, INSTANCE_TYPE, NewEnvironment, Until};
 use crate::bundle::BundleFormat;
 use crate::cli::CreateArgs;
+use crate::eb::operation::Sent;
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -103,33 +104,19 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<Report> {
             "state": state,
         })
     };
-    if ctx.global.no_wait {
-        return Ok(Report::ok(
-            data(None),
-            format!(
-                "Launching {} (`{}` waits for it)",
-                scope.eb_environment,
-                crate::hint::command(&["wait", &args.env])
-            ),
-        ));
-    }
     let what = format!("the creation of {}", scope.eb_environment);
-    let printer = ctx.printer.clone();
-    let state = provision::follow(
-        eb,
-        &Operation {
-            application: &scope.application,
-            environment: &scope.eb_environment,
-            env: &args.env,
-            request_id: request_id.as_deref(),
-            until: Until::Ready,
-            since_ms,
-            what: &what,
-        },
-        deadline,
-        &|e| printer.emit(e),
-    )
-    .await?;
+    let emit = |e| ctx.printer.emit(e);
+    let sent = Sent::of(request_id.clone(), since_ms);
+    let state = scope
+        .settle(
+            &sent,
+            Until::Ready,
+            &what,
+            ctx.global.no_wait,
+            deadline,
+            &emit,
+        )
+        .await?;
     let text = match &state {
         Some(s) => format!(
             "Created {}: {} (health {}) at {}",
@@ -138,7 +125,7 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<Report> {
             s.health,
             s.cname.as_deref().unwrap_or("-")
         ),
-        None => format!("Created {}", scope.eb_environment),
+        None => format!("Launching {}", scope.eb_environment),
     };
     Ok(Report::ok(data(state.as_ref()), text))
 }

@@ -4,16 +4,16 @@
 //! parameter ARNs become references EB resolves on the instance. A change is one configuration
 //! update, followed until the environment is Ready again (`--no-wait`: until EB accepted it).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 
 use super::Context;
 use crate::aws::env_vars::{self, Changes, EnvVar, Kind};
-use crate::aws::environment;
-use crate::aws::provision::{self, Operation, Until};
+use crate::aws::provision::{self, Until};
 use crate::cli::{EnvVarsAction, EnvVarsArgs};
 use crate::eb::EbTarget;
+use crate::eb::operation::Sent;
 use crate::output::{Event, Report};
 
 /// Run `env`.
@@ -58,18 +58,8 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
             ),
         ));
     }
-    let state = environment::wait_ready(
-        eb,
-        &scope.application,
-        &scope.eb_environment,
-        deadline,
-        Duration::from_secs(2),
-        &mut |s| {
-            ctx.printer
-                .emit(Event::debug(format!("{} is {}", s.name, s.status)))
-        },
-    )
-    .await?;
+    let emit = |e| ctx.printer.emit(e);
+    let state = scope.ready(deadline, &emit).await?;
     ctx.printer.emit(Event::step(format!(
         "Updating {}'s variables: {} (values are not shown)",
         state.name,
@@ -86,36 +76,17 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
         "request_id": request_id,
         "waited": !ctx.global.no_wait,
     });
-    if ctx.global.no_wait {
-        return Ok(Report::ok(
-            data,
-            format!(
-                "Accepted: {} is applying the change (`{}` waits for it)",
-                scope.eb_environment,
-                crate::hint::command(&["wait", &scope.env_name])
-            ),
-        ));
-    }
     let what = format!("the variables update of {}", scope.eb_environment);
-    let op = Operation {
-        application: &scope.application,
-        environment: &scope.eb_environment,
-        env: &scope.env_name,
-        request_id: request_id.as_deref(),
-        until: Until::Ready,
-        since_ms,
-        what: &what,
+    let sent = Sent::of(request_id, since_ms);
+    let no_wait = ctx.global.no_wait;
+    let state = scope
+        .settle(&sent, Until::Ready, &what, no_wait, deadline, &emit)
+        .await?;
+    let text = match state {
+        Some(s) => format!("Updated {}'s variables (health {})", s.name, s.health),
+        None => format!("Accepted: {} is applying the change", scope.eb_environment),
     };
-    let printer = ctx.printer.clone();
-    let state = provision::follow(eb, &op, deadline, &|e| printer.emit(e)).await?;
-    let health = state.map(|s| s.health).unwrap_or_default();
-    Ok(Report::ok(
-        data,
-        format!(
-            "Updated {}'s variables (health {health})",
-            scope.eb_environment
-        ),
-    ))
+    Ok(Report::ok(data, text))
 }
 
 /// `A, B (reference); removing C`.

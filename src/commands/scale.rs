@@ -1,14 +1,14 @@
 //! `stevedore scale <env> N`: run exactly N instances (the Auto Scaling group's MinSize and
 //! MaxSize, as `eb scale` sets them), following the configuration update until Ready.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 
 use super::Context;
-use crate::aws::environment;
-use crate::aws::provision::{self, Operation, Until};
+use crate::aws::provision::{self, Until};
 use crate::cli::ScaleArgs;
+use crate::eb::operation::Sent;
 use crate::output::{Event, Report};
 
 /// Run `scale`.
@@ -17,18 +17,8 @@ pub async fn run(ctx: &Context, args: ScaleArgs) -> anyhow::Result<Report> {
     let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
     let eb = &scope.clients.eb;
-    environment::wait_ready(
-        eb,
-        &scope.application,
-        &scope.eb_environment,
-        deadline,
-        Duration::from_secs(2),
-        &mut |s| {
-            ctx.printer
-                .emit(Event::debug(format!("{} is {}", s.name, s.status)))
-        },
-    )
-    .await?;
+    let emit = |e| ctx.printer.emit(e);
+    scope.ready(deadline, &emit).await?;
     ctx.printer.emit(Event::step(format!(
         "Scaling {} to {} instance(s)",
         scope.eb_environment, args.instances
@@ -42,40 +32,24 @@ pub async fn run(ctx: &Context, args: ScaleArgs) -> anyhow::Result<Report> {
         "request_id": request_id,
         "waited": !ctx.global.no_wait,
     });
-    if ctx.global.no_wait {
-        return Ok(Report::ok(
-            data,
-            format!(
-                "Scaling {} (`{}` waits for it)",
-                scope.eb_environment,
-                crate::hint::command(&["wait", &args.env])
-            ),
-        ));
-    }
     let what = format!("the scaling of {}", scope.eb_environment);
-    let printer = ctx.printer.clone();
-    let state = provision::follow(
-        eb,
-        &Operation {
-            application: &scope.application,
-            environment: &scope.eb_environment,
-            env: &args.env,
-            request_id: request_id.as_deref(),
-            until: Until::Ready,
-            since_ms,
-            what: &what,
-        },
-        deadline,
-        &|e| printer.emit(e),
-    )
-    .await?;
-    Ok(Report::ok(
-        data,
-        format!(
+    let sent = Sent::of(request_id, since_ms);
+    let state = scope
+        .settle(
+            &sent,
+            Until::Ready,
+            &what,
+            ctx.global.no_wait,
+            deadline,
+            &emit,
+        )
+        .await?;
+    let text = match state {
+        Some(s) => format!(
             "{} runs {} instance(s) (health {})",
-            scope.eb_environment,
-            args.instances,
-            state.map(|s| s.health).unwrap_or_default()
+            s.name, args.instances, s.health
         ),
-    ))
+        None => format!("Scaling {} to {}", scope.eb_environment, args.instances),
+    };
+    Ok(Report::ok(data, text))
 }

@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Operation, Until};
+use crate::aws::provision::{self, Until};
 use crate::cli::SwapArgs;
+use crate::eb::operation::Sent;
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -70,25 +71,23 @@ pub async fn run(ctx: &Context, args: SwapArgs) -> anyhow::Result<Report> {
     )));
     let since_ms = provision::events_start_ms();
     let request_id = provision::swap(eb, &a.name, &b.name).await?;
-    if !ctx.global.no_wait {
-        let what = format!("the CNAME swap of {} and {}", a.name, b.name);
-        let printer = ctx.printer.clone();
-        provision::follow(
-            eb,
-            &Operation {
-                application: &scope.application,
-                environment: &a.name,
-                env: &args.env_a,
-                request_id: request_id.as_deref(),
-                until: Until::Ready,
-                since_ms,
-                what: &what,
-            },
+    let what = format!("the CNAME swap of {} and {}", a.name, b.name);
+    let emit = |e| ctx.printer.emit(e);
+    let sent = Sent {
+        request_id: request_id.clone(),
+        since_ms,
+        environment: Some(a.name.clone()),
+    };
+    scope
+        .settle(
+            &sent,
+            Until::Ready,
+            &what,
+            ctx.global.no_wait,
             deadline,
-            &|e| printer.emit(e),
+            &emit,
         )
         .await?;
-    }
     let a_after = environment::require(eb, &scope.application, &a.name).await?;
     let b_after = environment::require(eb, &scope.application, &b.name).await?;
     let line = |s: &environment::EnvState| {

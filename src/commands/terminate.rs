@@ -9,9 +9,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Operation, Until};
+use crate::aws::provision::{self, Until};
 use crate::cli::EnvArgs;
 use crate::eb::EbTarget;
+use crate::eb::operation::Sent;
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -39,33 +40,15 @@ pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
         "request_id": request_id,
         "waited": !ctx.global.no_wait,
     });
-    if ctx.global.no_wait {
-        return Ok(Report::ok(
-            data,
-            format!("Terminating {} (not waited for)", scope.eb_environment),
-        ));
-    }
     let what = format!("the termination of {}", scope.eb_environment);
-    let printer = ctx.printer.clone();
-    provision::follow(
-        eb,
-        &Operation {
-            application: &scope.application,
-            environment: &scope.eb_environment,
-            env: &args.env,
-            request_id: request_id.as_deref(),
-            until: Until::Terminated,
-            since_ms,
-            what: &what,
-        },
-        deadline,
-        &|e| printer.emit(e),
-    )
-    .await?;
-    Ok(Report::ok(
-        data,
-        format!("Terminated {}", scope.eb_environment),
-    ))
+    let emit = |e| ctx.printer.emit(e);
+    let sent = Sent::of(request_id, since_ms);
+    let no_wait = ctx.global.no_wait;
+    scope
+        .settle(&sent, Until::Terminated, &what, no_wait, deadline, &emit)
+        .await?;
+    let done = if no_wait { "Terminating" } else { "Terminated" };
+    Ok(Report::ok(data, format!("{done} {}", scope.eb_environment)))
 }
 
 /// Ask for the environment's name on a terminal; refuse without `--yes` elsewhere.

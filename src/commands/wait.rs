@@ -8,8 +8,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Operation, Until};
+use crate::aws::provision::{self, Until};
 use crate::cli::WaitArgs;
+use crate::eb::operation::Sent;
 use crate::output::{Event, Report};
 
 /// Run `wait`.
@@ -50,22 +51,14 @@ pub async fn run(ctx: &Context, args: WaitArgs) -> anyhow::Result<Report> {
         }
     )));
     let what = format!("{}'s operation", scope.eb_environment);
-    let printer = ctx.printer.clone();
-    let after = provision::follow(
-        eb,
-        &Operation {
-            application: &scope.application,
-            environment: &scope.eb_environment,
-            env: &args.env,
-            request_id: None,
-            until,
-            since_ms: provision::events_start_ms(),
-            what: &what,
-        },
-        deadline,
-        &|e| printer.emit(e),
-    )
-    .await?;
+    let emit = |e| ctx.printer.emit(e);
+    let sent = Sent {
+        since_ms: provision::events_start_ms(),
+        ..Sent::default()
+    };
+    let after = scope
+        .settle(&sent, until, &what, false, deadline, &emit)
+        .await?;
     let text = match &after {
         Some(s) => format!(
             "{} is Ready (health {}, version {})",

@@ -10,6 +10,7 @@
 pub mod deploy;
 pub mod follow;
 pub mod history;
+pub mod operation;
 pub mod rollback;
 pub mod status;
 pub mod sync_env;

@@ -194,7 +194,7 @@ fn create_env_vars_scale_wait_terminate() {
     // scale --no-wait returns at once; wait attaches until Ready.
     p.run(["--no-wait", "scale", "prod", "3"])
         .success()
-        .stdout_has("stevedore wait prod");
+        .stderr_has("stevedore wait prod");
     assert_eq!(
         option(&sim, ENV, "aws:autoscaling:asg", "MinSize").as_deref(),
         Some("3")
