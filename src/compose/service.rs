@@ -74,6 +74,7 @@ const SERVICE_KEYS: &[&str] = &[
     "container_name",
     "hostname",
     "networks",
+    "profiles",
 ];
 
 /// Service keys of the Compose spec (and of v1) that stevedore does not act on: a warning,
@@ -131,7 +132,6 @@ const SERVICE_UNSUPPORTED: &[&str] = &[
     "post_start",
     "pre_stop",
     "privileged",
-    "profiles",
     "provider",
     "pull_policy",
     "read_only",
@@ -194,13 +194,6 @@ pub(crate) fn service(
         Value::Null => &empty,
         other => cx.mapping(path, other, "a mapping of service settings")?,
     };
-    if map.contains_key("extends") {
-        return Err(cx.invalid(
-            &path.key("extends"),
-            "`extends` is not supported by stevedore",
-            "the settings written into this service (YAML anchors and `<<:` merge keys work)",
-        ));
-    }
     cx.check_keys(path, map, SERVICE_KEYS, SERVICE_UNSUPPORTED);
 
     let mut svc = Service {
@@ -238,6 +231,9 @@ pub(crate) fn service(
                     .collect();
             }
             "tty" => svc.tty = cx.bool(&p, value)?,
+            "profiles" => {
+                svc.profiles = cx.string_list(&p, value, "a list of profile names")?;
+            }
             "stdin_open" => svc.stdin_open = cx.bool(&p, value)?,
             "container_name" => {
                 svc.container_name = non_empty(cx, &p, value, "a container name")?;
@@ -457,9 +453,10 @@ fn resolve_environment(
             }
             continue;
         }
+        let (compose_file, line) = cx.source.locate(ep);
         let parsed = dotenv::read(&file.path).map_err(|source| ComposeError::EnvFile {
-            file: cx.source.file.to_owned(),
-            line: cx.source.line_of(ep),
+            file: compose_file.to_owned(),
+            line,
             key: ep.to_string(),
             source: Box::new(source),
         })?;

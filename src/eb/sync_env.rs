@@ -48,28 +48,7 @@ pub async fn property_changes(
         .collect();
     let current =
         env_vars::list(&scope.clients.eb, &scope.application, &scope.eb_environment).await?;
-    let listed_before = current
-        .iter()
-        .find(|v| v.name == SYNCED_KEYS && v.kind == Kind::Plain)
-        .map(|v| v.value.clone());
-    let managed: Vec<String> = listed_before
-        .as_deref()
-        .map(|v| {
-            v.split(',')
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut changes = env_vars::plan_sync(&current, &desired, &managed);
-    let listed = desired.keys().cloned().collect::<Vec<_>>().join(",");
-    if listed_before.as_ref() != Some(&listed) {
-        changes.set.push(EnvVar {
-            name: SYNCED_KEYS.to_owned(),
-            value: listed,
-            kind: Kind::Plain,
-        });
-    }
+    let changes = diff(&desired, &current);
     let names = |keys: Vec<String>| {
         if keys.is_empty() {
             "nothing".to_owned()
@@ -99,4 +78,101 @@ pub async fn property_changes(
         names(removed)
     )));
     Ok(changes)
+}
+
+/// What to set and remove so that `current` holds `desired`: changed or new keys are set (a
+/// value that is a secret or parameter ARN as a reference, the rest as plain properties; a key
+/// that changes kind leaves its old namespace), keys this tool set before (listed in
+/// [`SYNCED_KEYS`]) that left `desired` are removed, variables set elsewhere are left alone,
+/// and the list is kept up to date.
+pub fn diff(desired: &BTreeMap<String, String>, current: &[EnvVar]) -> Changes {
+    let listed_before = current
+        .iter()
+        .find(|v| v.name == SYNCED_KEYS && v.kind == Kind::Plain)
+        .map(|v| v.value.clone());
+    let managed: Vec<String> = listed_before
+        .as_deref()
+        .map(|v| {
+            v.split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut changes = env_vars::plan_sync(current, desired, &managed);
+    let listed = desired.keys().cloned().collect::<Vec<_>>().join(",");
+    if listed_before.as_ref() != Some(&listed) {
+        changes.set.push(EnvVar {
+            name: SYNCED_KEYS.to_owned(),
+            value: listed,
+            kind: Kind::Plain,
+        });
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db";
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn plain(pairs: &[(&str, &str)]) -> Vec<EnvVar> {
+        pairs.iter().map(|(k, v)| var(k, v, Kind::Plain)).collect()
+    }
+
+    fn var(name: &str, value: &str, kind: Kind) -> EnvVar {
+        EnvVar {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn sets_what_changed_removes_what_it_managed_and_keeps_foreign_keys() {
+        let desired = map(&[("A", "1"), ("B", "new")]);
+        let current = plain(&[
+            ("A", "1"),
+            ("B", "old"),
+            ("GONE", "x"),
+            ("FOREIGN", "kept"),
+            (SYNCED_KEYS, "A,B,GONE"),
+        ]);
+        let changes = diff(&desired, &current);
+        assert_eq!(
+            changes.set,
+            vec![
+                var("B", "new", Kind::Plain),
+                var(SYNCED_KEYS, "A,B", Kind::Plain)
+            ]
+        );
+        assert_eq!(changes.remove, vec![(Kind::Plain, "GONE".to_owned())]);
+    }
+
+    #[test]
+    fn in_sync_means_no_change() {
+        let desired = map(&[("A", "1")]);
+        let current = plain(&[("A", "1"), (SYNCED_KEYS, "A")]);
+        assert!(diff(&desired, &current).is_empty());
+        // The first sync lists its keys even when the values are already there.
+        let changes = diff(&desired, &plain(&[("A", "1")]));
+        assert_eq!(changes.set, vec![var(SYNCED_KEYS, "A", Kind::Plain)]);
+    }
+
+    #[test]
+    fn arns_become_references_and_leave_the_plain_namespace() {
+        let desired = map(&[("DB", ARN)]);
+        let current = plain(&[("DB", "hunter2"), (SYNCED_KEYS, "DB")]);
+        let changes = diff(&desired, &current);
+        assert_eq!(changes.set, vec![var("DB", ARN, Kind::Reference)]);
+        assert_eq!(changes.remove, vec![(Kind::Plain, "DB".to_owned())]);
+    }
 }

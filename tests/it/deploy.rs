@@ -13,9 +13,9 @@ use crate::support::ebsim::{EbSim, EbSimOptions, EnvStatus, S3Access, Timings};
 use crate::support::registry::Registry;
 use crate::support::s3::{self, S3Server};
 
-const APP: &str = "stevedore-demo";
-const ENV: &str = "stevedore-demo-prod";
-const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
+pub const APP: &str = "stevedore-demo";
+pub const ENV: &str = "stevedore-demo-prod";
+pub const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
 /// A value of the prod `.env` that must never leave the machine except as an EB property.
 const SECRET: &str = "s3cr3t-value-that-never-shows-42";
 
@@ -360,15 +360,10 @@ fn deploy_pins_digests_through_faults_reruns_as_a_no_op_and_syncs_env() {
 /// and `rollback` tell it.
 #[test]
 fn a_failing_release_exits_7_and_rolls_back_with_9_and_history_tells_it() {
-    let Some(rig) = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6)) else {
+    let Some((rig, mut outputs)) = running_one() else {
         return;
     };
-    rig.create_environment(ECS_STACK);
-    rig.ship("1.0.0", "release one", None);
     let p = &rig.project;
-    let mut outputs = Vec::new();
-    let out = p.run(["deploy", "prod", "1.0.0"]).success();
-    outputs.push(out);
     let digest = rig
         .registry
         .manifest_digest(
@@ -442,15 +437,10 @@ fn a_failing_release_exits_7_and_rolls_back_with_9_and_history_tells_it() {
 /// aborts; `status --follow` tails events until Ctrl-C, which ends it with 0.
 #[test]
 fn ctrl_c_leaves_the_update_running_and_abort_stops_it() {
-    let Some(rig) = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6)) else {
+    let Some((rig, mut outputs)) = running_one() else {
         return;
     };
-    rig.create_environment(ECS_STACK);
-    rig.ship("1.0.0", "release one", None);
     let p = &rig.project;
-    let mut outputs = Vec::new();
-    let out = p.run(["deploy", "prod", "1.0.0"]).success();
-    outputs.push(out);
     rig.ship("1.1.0", "release two", None);
 
     // Ctrl-C while following: 130 and the commands to resume and to abort; `--abort` aborts.
@@ -510,15 +500,10 @@ fn ctrl_c_leaves_the_update_running_and_abort_stops_it() {
 /// An environment busy with another operation is waited for, then 10 at the timeout.
 #[test]
 fn a_busy_environment_is_waited_for_then_exits_10() {
-    let Some(rig) = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6)) else {
+    let Some((rig, mut outputs)) = running_one() else {
         return;
     };
-    rig.create_environment(ECS_STACK);
-    rig.ship("1.0.0", "release one", None);
     let p = &rig.project;
-    let mut outputs = Vec::new();
-    let out = p.run(["deploy", "prod", "1.0.0"]).success();
-    outputs.push(out);
 
     // Busy: waited for, then 10 at the timeout.
     assert!(rig.sim.busy_for(ENV, Duration::from_secs(30)));
@@ -529,6 +514,15 @@ fn a_busy_environment_is_waited_for_then_exits_10() {
     outputs.push(out);
 
     assert_nothing_leaked(&rig, &outputs);
+}
+
+/// The rig with 1.0.0 ("release one") released, published and deployed; the deploy's output.
+fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
+    let rig = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6))?;
+    rig.create_environment(ECS_STACK);
+    rig.ship("1.0.0", "release one", None);
+    let out = rig.project.run(["deploy", "prod", "1.0.0"]).success();
+    Some((rig, vec![out]))
 }
 
 /// Neither the `.env` secret nor credentials (the AWS key, the tail logs' presigned URLs)

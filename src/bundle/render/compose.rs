@@ -18,6 +18,16 @@ fn list(items: impl IntoIterator<Item = String>) -> Value {
     Value::Sequence(items.into_iter().map(Value::String).collect())
 }
 
+/// A value of the loaded model, which is interpolated already: Compose on the instance must
+/// read every `$` in it as a literal `$` (`$$`), not as a variable to fill in again.
+fn escaped(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+fn escaped_list<'t>(items: impl IntoIterator<Item = &'t String>) -> Value {
+    list(items.into_iter().map(|item| escaped(item)))
+}
+
 pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
     let mut notes = Vec::new();
     let mut mounts = Vec::new();
@@ -28,16 +38,15 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
         let mut out = Mapping::new();
         out.insert(s("image"), s(image_of(name, service, input, &mut notes)?));
         if let Some(entrypoint) = &service.entrypoint {
-            out.insert(s("entrypoint"), list(entrypoint.iter().cloned()));
+            out.insert(s("entrypoint"), escaped_list(entrypoint));
         }
         if let Some(command) = &service.command {
-            out.insert(s("command"), list(command.iter().cloned()));
+            out.insert(s("command"), escaped_list(command));
         }
         let mut environment = Mapping::new();
         let mut quiet = Vec::new();
         for (key, value) in literal_environment(name, service, input, &mut quiet) {
-            // A literal `$` must not be read as a reference by Compose on the instance.
-            environment.insert(s(key), s(value.replace('$', "$$")));
+            environment.insert(s(key), s(escaped(&value)));
         }
         if let Some(raw) = input.raw.get(name) {
             for (key, written) in &raw.variable_env {
@@ -151,7 +160,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
             ("hostname", &service.hostname),
         ] {
             if let Some(value) = value {
-                out.insert(s(key), s(value.clone()));
+                out.insert(s(key), s(escaped(value)));
             }
         }
         if let Some(restart) = service.restart {
@@ -163,7 +172,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
                 check.insert(s("disable"), Value::Bool(true));
             } else {
                 if !healthcheck.test.is_empty() {
-                    check.insert(s("test"), list(healthcheck.test.iter().cloned()));
+                    check.insert(s("test"), escaped_list(&healthcheck.test));
                 }
                 for (key, value) in [
                     ("interval", healthcheck.interval),
