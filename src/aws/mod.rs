@@ -12,7 +12,6 @@ pub mod follow;
 pub mod logs;
 pub mod pace;
 pub mod provision;
-pub mod prune;
 pub mod sdk;
 pub mod upload;
 pub mod versions;

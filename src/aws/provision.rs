@@ -1,13 +1,7 @@
 //! Environments as things to make and unmake: choose a platform (ListPlatformVersions), create
 //! an environment (with its instance type, option settings and tags), terminate it, swap two
-//! environments' CNAMEs (blue/green), scale it, and wait for any of these to finish.
-//!
-//! The wait is the deploy follower's sibling for operations that are not deploys: it prints the
-//! operation's events and ends when the environment is Ready again (or gone, for a terminate),
-//! on a failure event of the operation, at the deadline, or at Ctrl-C — the operation itself
-//! goes on in every case, and `stevedore wait <env>` attaches to it again.
-
-use std::time::{Duration, Instant};
+//! environments' CNAMEs (blue/green), scale it. Following these to their end is
+//! [`crate::eb::operation`]'s.
 
 use aws_sdk_elasticbeanstalk::Client;
 use aws_sdk_elasticbeanstalk::operation::RequestId;
@@ -15,8 +9,6 @@ use aws_sdk_elasticbeanstalk::types::{ConfigurationOptionSetting, PlatformFilter
 
 use super::environment::{self, EnvState};
 use super::error::AwsError;
-use super::events::{EbEvent, EventPoller};
-use super::follow::terminal_outcome;
 use crate::exit::{Coded, ExitStatus};
 
 /// One platform version EB offers.
@@ -305,181 +297,6 @@ pub async fn scale(eb: &Client, name: &str, instances: u32) -> Result<Option<Str
         .await
         .map_err(|e| AwsError::from_sdk("UpdateEnvironment", e))?;
     Ok(out.request_id().map(str::to_owned))
-}
-
-/// Where a wait should end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Until {
-    /// Ready (after a create, swap, scale or configuration change).
-    Ready,
-    /// Gone (after a terminate).
-    Terminated,
-}
-
-/// How a wait ended.
-#[derive(Debug)]
-pub enum Waited {
-    /// The goal was reached; the state (None: terminated).
-    Done(Option<EnvState>),
-    /// A failure event of the operation.
-    Failed(String),
-    /// The deadline came first.
-    TimedOut(Option<EnvState>),
-    /// Ctrl-C.
-    Interrupted,
-}
-
-/// Event texts that close the operations waited for here, besides [`terminal_outcome`]'s.
-fn closes_successfully(message: &str) -> bool {
-    message.starts_with("Completed swapping CNAMEs")
-        || message == "terminateEnvironment completed successfully."
-}
-
-/// Whether `event` belongs to the operation with `request_id` (all do without one).
-fn ours(request_id: Option<&str>, event: &EbEvent) -> bool {
-    match (request_id, event.request_id.as_deref()) {
-        (Some(ours), Some(theirs)) => ours == theirs,
-        _ => true,
-    }
-}
-
-/// Wait for `name`'s operation (the one `request_id` started, or whatever runs) to end, from
-/// `since_ms`; `on_event` hears each of its events. Polls at most once a second per API.
-#[allow(clippy::too_many_arguments)]
-pub async fn wait(
-    eb: &Client,
-    application: &str,
-    name: &str,
-    request_id: Option<&str>,
-    until: Until,
-    since_ms: i64,
-    deadline: Instant,
-    on_event: &mut dyn FnMut(&EbEvent),
-) -> Result<Waited, AwsError> {
-    let mut poller = EventPoller::new(application, name, since_ms);
-    let started = Instant::now();
-    let mut closed = false;
-    let mut left_ready = request_id.is_none();
-    let mut last: Option<EnvState> = None;
-    loop {
-        let events = tokio::select! {
-            events = poller.poll(eb) => events?,
-            _ = tokio::signal::ctrl_c() => return Ok(Waited::Interrupted),
-        };
-        for event in events.iter().filter(|e| ours(request_id, e)) {
-            on_event(event);
-            match terminal_outcome(&event.message) {
-                Some(false) if request_id.is_some() => {
-                    return Ok(Waited::Failed(event.message.clone()));
-                }
-                Some(true) => closed = true,
-                _ if closes_successfully(&event.message) => closed = true,
-                _ => {}
-            }
-        }
-        let state = tokio::select! {
-            state = environment::describe(eb, application, name) => state?,
-            _ = tokio::signal::ctrl_c() => return Ok(Waited::Interrupted),
-        };
-        match (&state, until) {
-            (None, Until::Terminated) => return Ok(Waited::Done(None)),
-            (None, Until::Ready) => {
-                return Ok(Waited::Failed(format!("environment {name} is gone")));
-            }
-            (Some(s), Until::Ready) if s.is_ready() && (closed || left_ready) => {
-                return Ok(Waited::Done(state));
-            }
-            (Some(s), _) if !s.is_ready() => left_ready = true,
-            _ => {}
-        }
-        last = state.or(last);
-        let pause = super::pace::poll_interval(started.elapsed()).min(Duration::from_secs(5));
-        if Instant::now() + pause > deadline {
-            return Ok(Waited::TimedOut(last));
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(Waited::Interrupted),
-        }
-    }
-}
-
-/// Milliseconds since the epoch, now, less a second of slack for clocks (events are stamped by
-/// Elastic Beanstalk): where the events of an operation sent now start.
-pub fn events_start_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-        - 1_000
-}
-
-/// An operation that was sent and is to be followed.
-#[derive(Debug, Clone)]
-pub struct Operation<'a> {
-    /// The application.
-    pub application: &'a str,
-    /// The EB environment.
-    pub environment: &'a str,
-    /// Our environment's name, for the hints.
-    pub env: &'a str,
-    /// The request id of the operation (None: whatever runs).
-    pub request_id: Option<&'a str>,
-    /// What ends it.
-    pub until: Until,
-    /// Where its events start.
-    pub since_ms: i64,
-    /// What it is, for messages: `the creation of demo-prod`.
-    pub what: &'a str,
-}
-
-/// Follow `op` to its end, emitting its events; the final state (None: terminated). A failure
-/// is exit 7, the deadline 8, Ctrl-C 130 — each saying that `stevedore wait <env>` attaches again.
-pub async fn follow(
-    eb: &Client,
-    op: &Operation<'_>,
-    deadline: Instant,
-    emit: &dyn Fn(crate::output::Event),
-) -> anyhow::Result<Option<EnvState>> {
-    let _own_ctrl_c = crate::interrupt::SelfHandled::enter();
-    let waited = wait(
-        eb,
-        op.application,
-        op.environment,
-        op.request_id,
-        op.until,
-        op.since_ms,
-        deadline,
-        &mut |event| emit(crate::output::Event::info(event.line())),
-    )
-    .await?;
-    let again = crate::hint::command(&["wait", op.env]);
-    let error = |status, text: String| crate::exit::CommandError::new(status, text).into();
-    match waited {
-        Waited::Done(state) => Ok(state),
-        Waited::Failed(reason) => Err(error(
-            ExitStatus::DeployFailed,
-            format!("{} failed: {reason}", op.what),
-        )),
-        Waited::TimedOut(state) => Err(error(
-            ExitStatus::TimedOut,
-            format!(
-                "timed out waiting for {}{}; it goes on in Elastic Beanstalk: `{again}` waits again",
-                op.what,
-                state
-                    .map(|s| format!(" (environment {}, health {})", s.status, s.health))
-                    .unwrap_or_default()
-            ),
-        )),
-        Waited::Interrupted => Err(error(
-            ExitStatus::Interrupted,
-            format!(
-                "stopped waiting for {} (Ctrl-C); it goes on in Elastic Beanstalk: `{again}` \
-                 waits again",
-                op.what
-            ),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, INSTANCE_TYPE, NewEnvironment, Until};
+use crate::aws::provision::{self, INSTANCE_TYPE, NewEnvironment};
 use crate::bundle::BundleFormat;
 use crate::cli::CreateArgs;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -80,7 +80,7 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<Report> {
         "Creating {} ({}) on {} {}",
         scope.eb_environment, scope.application, platform.branch, platform.version
     )));
-    let since_ms = provision::events_start_ms();
+    let since_ms = operation::events_start_ms();
     let (_, request_id) = provision::create(
         eb,
         &NewEnvironment {

@@ -10,10 +10,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::env_vars::{self, Changes, EnvVar, Kind};
-use crate::aws::provision::{self, Until};
 use crate::cli::{EnvVarsAction, EnvVarsArgs};
 use crate::eb::EbTarget;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::output::{Event, Report};
 
 /// Run `env`.
@@ -65,7 +64,7 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
         state.name,
         summary(&changes)
     )));
-    let since_ms = provision::events_start_ms();
+    let since_ms = operation::events_start_ms();
     let request_id = env_vars::apply(eb, &scope.eb_environment, &changes).await?;
     let data = json!({
         "environment": scope.env_name,

@@ -6,8 +6,9 @@
 use serde_json::json;
 
 use super::Context;
-use crate::aws::prune::{self, Deleted, LifecycleRule};
+use crate::aws::versions::{self, Deleted, LifecycleRule};
 use crate::cli::PruneArgs;
+use crate::eb::versions as inventory;
 use crate::output::{Event, Report};
 
 /// Run `prune`.
@@ -27,7 +28,7 @@ pub async fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<Report> {
     let mut data = json!({"environment": scope.env_name, "application": scope.application});
     let mut text = String::new();
     if let Some(rule) = &rule {
-        prune::set_lifecycle(eb, &scope.application, rule, args.service_role.as_deref()).await?;
+        versions::set_lifecycle(eb, &scope.application, rule, args.service_role.as_deref()).await?;
         let said = match rule {
             LifecycleRule::MaxCount(n) => format!("keeps at most {n} versions"),
             LifecycleRule::MaxAgeDays(d) => format!("deletes versions older than {d} days"),
@@ -42,8 +43,8 @@ pub async fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<Report> {
     let Some(keep) = args.keep else {
         return Ok(Report::ok(data, text));
     };
-    let inventory = prune::inventory(eb, &scope.application).await?;
-    let verdicts = prune::plan(&inventory.rows, keep);
+    let inventory = inventory::inventory(eb, &scope.application).await?;
+    let verdicts = inventory::plan(&inventory.rows, keep);
     for verdict in &verdicts {
         ctx.printer.emit(Event::info(format!(
             "{:<14} {}  ({})",
@@ -60,7 +61,7 @@ pub async fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<Report> {
     let mut deleted = Vec::new();
     if !args.dry_run {
         for label in &doomed {
-            match prune::delete(eb, &scope.application, label).await? {
+            match versions::delete(eb, &scope.application, label).await? {
                 Deleted::WithBundle => {}
                 Deleted::BundleKept(why) => ctx.printer.emit(Event::warning(format!(
                     "version {label} is deleted but its S3 bundle is not: {why}"

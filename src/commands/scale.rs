@@ -6,9 +6,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::Context;
-use crate::aws::provision::{self, Until};
+use crate::aws::provision;
 use crate::cli::ScaleArgs;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::output::{Event, Report};
 
 /// Run `scale`.
@@ -23,7 +23,7 @@ pub async fn run(ctx: &Context, args: ScaleArgs) -> anyhow::Result<Report> {
         "Scaling {} to {} instance(s)",
         scope.eb_environment, args.instances
     )));
-    let since_ms = provision::events_start_ms();
+    let since_ms = operation::events_start_ms();
     let request_id = provision::scale(eb, &scope.eb_environment, args.instances).await?;
     let data = json!({
         "environment": args.env,

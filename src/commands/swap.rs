@@ -10,9 +10,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Until};
+use crate::aws::provision;
 use crate::cli::SwapArgs;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -69,7 +69,7 @@ pub async fn run(ctx: &Context, args: SwapArgs) -> anyhow::Result<Report> {
         b.cname.as_deref().unwrap_or("-"),
         b.version_label.as_deref().unwrap_or("no version"),
     )));
-    let since_ms = provision::events_start_ms();
+    let since_ms = operation::events_start_ms();
     let request_id = provision::swap(eb, &a.name, &b.name).await?;
     let what = format!("the CNAME swap of {} and {}", a.name, b.name);
     let emit = |e| ctx.printer.emit(e);

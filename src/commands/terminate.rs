@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Until};
+use crate::aws::provision;
 use crate::cli::EnvArgs;
 use crate::eb::EbTarget;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
         scope.application,
         state.version_label.as_deref().unwrap_or("no version")
     )));
-    let since_ms = provision::events_start_ms();
+    let since_ms = operation::events_start_ms();
     let request_id = provision::terminate(eb, &scope.eb_environment).await?;
     let data = json!({
         "environment": args.env,

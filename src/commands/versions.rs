@@ -6,14 +6,14 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::events::time_text;
-use crate::aws::prune;
 use crate::cli::EnvArgs;
+use crate::eb::versions;
 use crate::output::Report;
 
 /// Run `versions`.
 pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
     let scope = ctx.eb_target(&args.env).await?;
-    let inventory = prune::inventory(&scope.clients.eb, &scope.application).await?;
+    let inventory = versions::inventory(&scope.clients.eb, &scope.application).await?;
     let mut text = format!(
         "Application {} ({} versions)\n",
         scope.application,

@@ -8,9 +8,8 @@ use serde_json::json;
 
 use super::Context;
 use crate::aws::environment;
-use crate::aws::provision::{self, Until};
 use crate::cli::WaitArgs;
-use crate::eb::operation::Sent;
+use crate::eb::operation::{self, Sent, Until};
 use crate::output::{Event, Report};
 
 /// Run `wait`.
@@ -53,7 +52,7 @@ pub async fn run(ctx: &Context, args: WaitArgs) -> anyhow::Result<Report> {
     let what = format!("{}'s operation", scope.eb_environment);
     let emit = |e| ctx.printer.emit(e);
     let sent = Sent {
-        since_ms: provision::events_start_ms(),
+        since_ms: operation::events_start_ms(),
         ..Sent::default()
     };
     let after = scope

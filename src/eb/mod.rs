@@ -14,6 +14,7 @@ pub mod operation;
 pub mod rollback;
 pub mod status;
 pub mod sync_env;
+pub mod versions;
 
 use std::time::Duration;
 

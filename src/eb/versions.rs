@@ -1,7 +1,7 @@
 //! An application's versions seen together with its environments: what each version is (commit,
 //! digest from its description), which environments run it, which it is the rollback target of;
-//! and pruning: deleting versions (with their S3 bundles) that nothing runs or falls back to.
-//! Also Elastic Beanstalk's own version lifecycle policy, for applications that want EB to prune.
+//! and the pruning plan: which versions nothing runs or falls back to (deleting them, and EB's
+//! own lifecycle policy, are [`crate::aws::versions`]' calls).
 //!
 //! Versions belong to the application, not to one environment, so every environment of the
 //! application protects what it runs and what `rollback` would pick for it.
@@ -9,16 +9,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticbeanstalk::Client;
-use aws_sdk_elasticbeanstalk::types::{
-    ApplicationResourceLifecycleConfig, ApplicationVersionLifecycleConfig, MaxAgeRule, MaxCountRule,
-};
 
-use super::description::VersionDescription;
-use super::environment::EnvState;
-use super::error::AwsError;
-use super::events::{EbEvent, EventPoller};
-use super::follow::terminal_outcome;
-use super::versions::{self, VersionInfo};
+use crate::aws::AwsError;
+use crate::aws::description::VersionDescription;
+use crate::aws::environment::{self, EnvState};
+use crate::aws::events::{EbEvent, EventPoller};
+use crate::aws::follow::terminal_outcome;
+use crate::aws::versions::{self, VersionInfo};
 
 /// One version, joined with where it runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -109,7 +106,7 @@ pub fn join(
 /// The application's versions, environments and rollback targets.
 pub async fn inventory(eb: &Client, application: &str) -> Result<Inventory, AwsError> {
     let versions = versions::list(eb, application).await?;
-    let environments = super::environment::list(eb, application).await?;
+    let environments = environment::list(eb, application).await?;
     let mut targets = BTreeMap::new();
     for env in &environments {
         let events = EventPoller::new(application, &env.name, 0).poll(eb).await?;
@@ -158,93 +155,6 @@ pub fn plan(rows: &[VersionRow], keep: usize) -> Vec<Verdict> {
             }
         })
         .collect()
-}
-
-/// How deleting one version went.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Deleted {
-    /// The version and its bundle are gone.
-    WithBundle,
-    /// The version is gone; EB could not delete its bundle (the message says why).
-    BundleKept(String),
-}
-
-/// `DeleteApplicationVersion` with `DeleteSourceBundle`.
-pub async fn delete(eb: &Client, application: &str, label: &str) -> Result<Deleted, AwsError> {
-    let result = eb
-        .delete_application_version()
-        .application_name(application)
-        .version_label(label)
-        .delete_source_bundle(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DeleteApplicationVersion", e));
-    match result {
-        Ok(_) => Ok(Deleted::WithBundle),
-        Err(err) if err.code() == Some("SourceBundleDeletionFailure") => Ok(Deleted::BundleKept(
-            err.api_message().unwrap_or_default().to_owned(),
-        )),
-        Err(err) => Err(err),
-    }
-}
-
-/// EB's own version lifecycle rule for an application.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum LifecycleRule {
-    /// Keep at most this many versions.
-    MaxCount(i32),
-    /// Delete versions older than this many days.
-    MaxAgeDays(i32),
-    /// No rule.
-    Off,
-}
-
-/// `UpdateApplicationResourceLifecycle`: EB deletes versions by `rule` (and their S3 bundles),
-/// assuming `service_role` (required the first time an application gets a rule).
-pub async fn set_lifecycle(
-    eb: &Client,
-    application: &str,
-    rule: &LifecycleRule,
-    service_role: Option<&str>,
-) -> Result<(), AwsError> {
-    let (count, age) = match rule {
-        LifecycleRule::MaxCount(n) => (Some(*n), None),
-        LifecycleRule::MaxAgeDays(d) => (None, Some(*d)),
-        LifecycleRule::Off => (None, None),
-    };
-    let unexpected = |e: aws_sdk_elasticbeanstalk::error::BuildError| AwsError::Unexpected {
-        operation: "UpdateApplicationResourceLifecycle",
-        detail: e.to_string(),
-    };
-    let versions = ApplicationVersionLifecycleConfig::builder()
-        .max_count_rule(
-            MaxCountRule::builder()
-                .enabled(count.is_some())
-                .set_max_count(count)
-                .delete_source_from_s3(true)
-                .build()
-                .map_err(unexpected)?,
-        )
-        .max_age_rule(
-            MaxAgeRule::builder()
-                .enabled(age.is_some())
-                .set_max_age_in_days(age)
-                .delete_source_from_s3(true)
-                .build()
-                .map_err(unexpected)?,
-        )
-        .build();
-    let config = ApplicationResourceLifecycleConfig::builder()
-        .set_service_role(service_role.map(str::to_owned))
-        .version_lifecycle_config(versions)
-        .build();
-    eb.update_application_resource_lifecycle()
-        .application_name(application)
-        .resource_lifecycle_config(config)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("UpdateApplicationResourceLifecycle", e))?;
-    Ok(())
 }
 
 #[cfg(test)]
