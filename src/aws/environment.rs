@@ -192,3 +192,52 @@ pub async fn abort(eb: &Client, name: &str) -> Result<Option<String>, AwsError> 
         .map_err(|e| AwsError::from_sdk("AbortEnvironmentUpdate", e))?;
     Ok(out.request_id().map(str::to_owned))
 }
+
+/// The environment's properties (names and values), from `DescribeConfigurationSettings`.
+pub async fn properties(
+    eb: &Client,
+    application: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, AwsError> {
+    let out = eb
+        .describe_configuration_settings()
+        .application_name(application)
+        .environment_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
+    Ok(out
+        .configuration_settings()
+        .iter()
+        .flat_map(|c| c.option_settings())
+        .filter(|o| o.namespace() == Some(PROPERTIES_NAMESPACE))
+        .filter_map(|o| {
+            Some((
+                o.option_name()?.to_owned(),
+                o.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect())
+}
+
+/// The value of option `namespace`/`name` in the environment's configuration, when set.
+pub async fn option(
+    eb: &Client,
+    application: &str,
+    environment: &str,
+    (namespace, name): (&str, &str),
+) -> Result<Option<String>, AwsError> {
+    let out = eb
+        .describe_configuration_settings()
+        .application_name(application)
+        .environment_name(environment)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
+    Ok(out
+        .configuration_settings()
+        .iter()
+        .flat_map(|c| c.option_settings())
+        .find(|o| o.namespace() == Some(namespace) && o.option_name() == Some(name))
+        .and_then(|o| o.value().map(str::to_owned)))
+}

@@ -45,7 +45,8 @@ impl EbEvent {
         matches!(self.severity.as_str(), "ERROR" | "FATAL")
     }
 
-    /// The event as one line, the way the EB CLI prints it: time, severity, message.
+    /// The event as one line, as the EB CLI prints it: time, severity, message. Every command
+    /// that shows events (deploy and rollback follows, `events`, `status --remote`) uses it.
     pub fn line(&self) -> String {
         format!(
             "{}  {:<7} {}",

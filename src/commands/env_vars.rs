@@ -58,14 +58,30 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
         ));
     }
     let emit = |e| ctx.printer.emit(e);
+    let root = ctx.settings(Some(&args.env))?.project.root.clone();
+    let work = change(ctx, &scope, &changes, deadline);
+    scope
+        .locked("env", &root, !ctx.global.no_wait, deadline, &emit, work)
+        .await
+}
+
+/// Write `changes` (the deploy lock held) and follow them to the end.
+async fn change(
+    ctx: &Context,
+    scope: &EbTarget,
+    changes: &Changes,
+    deadline: Instant,
+) -> anyhow::Result<Report> {
+    let emit = |e| ctx.printer.emit(e);
+    let eb = &scope.clients.eb;
     let state = scope.ready(deadline, &emit).await?;
     ctx.printer.emit(Event::step(format!(
         "Updating {}'s variables: {} (values are not shown)",
         state.name,
-        summary(&changes)
+        summary(changes)
     )));
     let since_ms = operation::events_start_ms();
-    let request_id = env_vars::apply(eb, &scope.eb_environment, &changes).await?;
+    let request_id = env_vars::apply(eb, &scope.eb_environment, changes).await?;
     let data = json!({
         "environment": scope.env_name,
         "eb_environment": scope.eb_environment,

@@ -13,14 +13,18 @@ mod doctor;
 mod down;
 mod env_help;
 mod env_vars;
+mod events;
+mod health;
 mod history;
 mod image;
+mod lock;
 mod logs;
 mod man;
 mod oneoff;
 mod prune;
 mod publish;
 mod release;
+mod remote_logs;
 mod remote_status;
 mod rollback;
 mod scale;
@@ -33,7 +37,7 @@ mod terminate;
 mod versions;
 mod wait;
 
-use crate::cli::{Command, ImageAction};
+use crate::cli::{Command, ImageAction, LockAction};
 use crate::output::Report;
 
 pub use context::Context;
@@ -62,6 +66,13 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Scale(_) => "scale",
         Command::Wait(_) => "wait",
         Command::Logs(_) => "logs",
+        Command::Lock(args) => match args.action {
+            LockAction::Status(_) => "lock status",
+            LockAction::Acquire(_) => "lock acquire",
+            LockAction::Release(_) => "lock release",
+        },
+        Command::Health(_) => "health",
+        Command::Events(_) => "events",
         Command::Shell(_) => "shell",
         Command::Run(_) => "run",
         Command::Task(_) => "task",
@@ -127,7 +138,11 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Swap(args) => swap::run(ctx, args).await,
         Command::Scale(args) => scale::run(ctx, args).await,
         Command::Wait(args) => wait::run(ctx, args).await,
+        Command::Logs(args) if args.remote => remote_logs::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Lock(args) => lock::run(ctx, args.action).await,
+        Command::Health(args) => health::run(ctx, args).await,
+        Command::Events(args) => events::run(ctx, args).await,
         Command::Task(args) => task::run(ctx, args).await,
         Command::Run(args) => oneoff::run(ctx, args).await,
         Command::Shell(args) => oneoff::shell(ctx, args).await,

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::Context;
 use crate::aws::provision;
 use crate::cli::ScaleArgs;
+use crate::eb::EbTarget;
 use crate::eb::operation::{self, Sent, Until};
 use crate::output::{Event, Report};
 
@@ -16,6 +17,21 @@ pub async fn run(ctx: &Context, args: ScaleArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
     let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
+    let emit = |e| ctx.printer.emit(e);
+    let root = ctx.settings(Some(&args.env))?.project.root.clone();
+    let work = change(ctx, &scope, &args, deadline);
+    scope
+        .locked("scale", &root, !ctx.global.no_wait, deadline, &emit, work)
+        .await
+}
+
+/// Resize (the deploy lock held) and follow it to the end.
+async fn change(
+    ctx: &Context,
+    scope: &EbTarget,
+    args: &ScaleArgs,
+    deadline: Instant,
+) -> anyhow::Result<Report> {
     let eb = &scope.clients.eb;
     let emit = |e| ctx.printer.emit(e);
     scope.ready(deadline, &emit).await?;

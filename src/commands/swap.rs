@@ -69,24 +69,25 @@ pub async fn run(ctx: &Context, args: SwapArgs) -> anyhow::Result<Report> {
         b.cname.as_deref().unwrap_or("-"),
         b.version_label.as_deref().unwrap_or("no version"),
     )));
-    let since_ms = operation::events_start_ms();
-    let request_id = provision::swap(eb, &a.name, &b.name).await?;
     let what = format!("the CNAME swap of {} and {}", a.name, b.name);
     let emit = |e| ctx.printer.emit(e);
-    let sent = Sent {
-        request_id: request_id.clone(),
-        since_ms,
-        environment: Some(a.name.clone()),
+    let no_wait = ctx.global.no_wait;
+    let root = ctx.settings(Some(&args.env_a))?.project.root.clone();
+    let work = async {
+        let since_ms = operation::events_start_ms();
+        let request_id = provision::swap(eb, &a.name, &b.name).await?;
+        let sent = Sent {
+            request_id: request_id.clone(),
+            since_ms,
+            environment: Some(a.name.clone()),
+        };
+        scope
+            .settle(&sent, Until::Ready, &what, no_wait, deadline, &emit)
+            .await?;
+        Ok(request_id)
     };
-    scope
-        .settle(
-            &sent,
-            Until::Ready,
-            &what,
-            ctx.global.no_wait,
-            deadline,
-            &emit,
-        )
+    let request_id = scope
+        .locked("swap", &root, !no_wait, deadline, &emit, work)
         .await?;
     let a_after = environment::require(eb, &scope.application, &a.name).await?;
     let b_after = environment::require(eb, &scope.application, &b.name).await?;

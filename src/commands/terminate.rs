@@ -32,21 +32,28 @@ pub async fn run(ctx: &Context, args: EnvArgs) -> anyhow::Result<Report> {
         scope.application,
         state.version_label.as_deref().unwrap_or("no version")
     )));
-    let since_ms = operation::events_start_ms();
-    let request_id = provision::terminate(eb, &scope.eb_environment).await?;
+    let what = format!("the termination of {}", scope.eb_environment);
+    let emit = |e| ctx.printer.emit(e);
+    let no_wait = ctx.global.no_wait;
+    let root = ctx.settings(Some(&args.env))?.project.root.clone();
+    let work = async {
+        let since_ms = operation::events_start_ms();
+        let request_id = provision::terminate(eb, &scope.eb_environment).await?;
+        let sent = Sent::of(request_id.clone(), since_ms);
+        scope
+            .settle(&sent, Until::Terminated, &what, no_wait, deadline, &emit)
+            .await?;
+        Ok(request_id)
+    };
+    let request_id = scope
+        .locked("terminate", &root, !no_wait, deadline, &emit, work)
+        .await?;
     let data = json!({
         "environment": args.env,
         "eb_environment": scope.eb_environment,
         "request_id": request_id,
-        "waited": !ctx.global.no_wait,
+        "waited": !no_wait,
     });
-    let what = format!("the termination of {}", scope.eb_environment);
-    let emit = |e| ctx.printer.emit(e);
-    let sent = Sent::of(request_id, since_ms);
-    let no_wait = ctx.global.no_wait;
-    scope
-        .settle(&sent, Until::Terminated, &what, no_wait, deadline, &emit)
-        .await?;
     let done = if no_wait { "Terminating" } else { "Terminated" };
     Ok(Report::ok(data, format!("{done} {}", scope.eb_environment)))
 }

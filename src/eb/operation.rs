@@ -127,6 +127,29 @@ pub fn events_start_ms() -> i64 {
 }
 
 impl EbTarget {
+    /// Run `work` holding the environment's deploy lock (see [`super::lock`]) for `command`:
+    /// one change at a time per environment, across machines; waited for until `deadline`
+    /// unless `!wait` (exit 10 at once).
+    pub async fn locked<T>(
+        &self,
+        command: &str,
+        root: &std::path::Path,
+        wait: bool,
+        deadline: Instant,
+        emit: &(dyn Fn(Event) + Sync),
+        work: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let what = super::lock::LockFor {
+            command,
+            version: None,
+            commit: None,
+            root,
+            wait,
+            deadline,
+        };
+        super::lock::with_lock(self, &what, emit, work).await
+    }
+
     /// The environment once it is Ready (waited for until `deadline`; exit 10 after).
     pub async fn ready(
         &self,

@@ -13,6 +13,7 @@
 //! profile = "deploy"
 //! s3_bucket = "my-bundles"          # default: CreateStorageLocation's bucket
 //! s3_path_style = false             # true for MinIO, moto, LocalStack
+//! account_id = "123456789012"       # the credentials must belong to it (STS check)
 //!
 //! [git]
 //! remote = "origin"
@@ -29,6 +30,9 @@
 //! compose_file = "docker/app/prod/docker-compose.yml"
 //! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
 //! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
+//! region = "eu-central-1"           # per-environment AWS target (overrides [aws])
+//! profile = "prod-deploy"
+//! account_id = "210987654321"
 //!
 //! [environments.prod.create]        # what `stevedore create prod` makes
 //! platform = "ECS running on 64bit Amazon Linux 2023"
@@ -129,6 +133,8 @@ pub struct AwsSection {
     pub s3_bucket: Option<String>,
     /// Use path-style S3 addressing (S3-compatible stores).
     pub s3_path_style: Option<bool>,
+    /// The AWS account the environments live in: the credentials must belong to it.
+    pub account_id: Option<String>,
 }
 
 /// `[git]`.
@@ -167,6 +173,13 @@ pub struct EnvironmentSection {
     pub bundle_format: Option<String>,
     /// `s3://bucket/key` of a docker `config.json` the instances use to pull private images.
     pub registry_auth: Option<String>,
+    /// The AWS region of this environment (overrides `[aws] region`).
+    pub region: Option<String>,
+    /// The AWS profile for this environment (overrides `[aws] profile`).
+    pub profile: Option<String>,
+    /// The AWS account this environment lives in (overrides `[aws] account_id`): the
+    /// credentials must belong to it before anything changes.
+    pub account_id: Option<String>,
     /// `[environments.<name>.create]`: how `stevedore create` makes the EB environment.
     pub create: Option<CreateSection>,
 }

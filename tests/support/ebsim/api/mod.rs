@@ -2,11 +2,14 @@
 //! input as EB does and answers the `…Result` body or an `ApiError`.
 
 mod applications;
+pub mod cloudwatch;
 mod environments;
 mod events;
+mod instances;
 mod logs;
 mod operations;
 mod render;
+mod sts;
 mod versions;
 
 use std::sync::Arc;
@@ -48,6 +51,9 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, ApiError>
         "TerminateEnvironment" => operations::terminate(call),
         "SwapEnvironmentCNAMEs" => operations::swap(call),
         "UpdateApplicationResourceLifecycle" => operations::update_lifecycle(call),
+        "DescribeInstancesHealth" => instances::describe(call),
+        // STS, on the same endpoint (the Query protocol is the same): the account check.
+        "GetCallerIdentity" => sts::get_caller_identity(call),
         other => Err(ApiError::invalid_action(other)),
     }
 }
