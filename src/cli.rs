@@ -138,6 +138,48 @@ pub enum Command {
     )]
     Status(StatusArgs),
 
+    /// List, set or unset the Elastic Beanstalk environment's variables (values masked)
+    #[command(
+        after_help = "Values that look like secrets are refused unless --plain: store them in Secrets Manager or\nParameter Store and set the ARN instead; it goes to the environmentsecrets namespace and the\ninstances fetch the value at boot (platforms released since March 2025).\n\nExamples:\n  stevedore env prod                          (list; values masked)\n  stevedore env prod list --show\n  stevedore env prod set LOG_LEVEL=info WORKERS=4\n  stevedore env prod set DB_PASSWORD=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCd12\n  stevedore env prod unset LOG_LEVEL\n  stevedore env prod set FLAG=1 --no-wait     (return once EB accepted the change)"
+    )]
+    Env(EnvVarsArgs),
+
+    /// List the application's versions: commit, digest, created, where they run
+    #[command(after_help = "Example:\n  stevedore versions prod --json")]
+    Versions(EnvArgs),
+
+    /// Delete application versions (and their S3 bundles) nothing runs or rolls back to
+    #[command(
+        after_help = "Versions running in any environment of the application, and the version `rollback` would\npick for each environment, are never deleted.\n\nExamples:\n  stevedore prune prod --keep 10 --dry-run\n  stevedore prune prod --keep 10\n  stevedore prune prod --lifecycle-max-count 50 --service-role arn:aws:iam::123456789012:role/aws-elasticbeanstalk-service-role\n                                              (let Elastic Beanstalk prune from now on)"
+    )]
+    Prune(PruneArgs),
+
+    /// Create the Elastic Beanstalk environment from stevedore.toml
+    #[command(
+        after_help = "Settings ([environments.<env>.create] in stevedore.toml):\n  platform = \"ECS running on 64bit Amazon Linux 2023\"   (a branch, words of one, or a platform ARN)\n  instance_type = \"t3.small\"\n  cname_prefix = \"demo-prod\"\n  tags = { team = \"web\" }\n  [environments.<env>.create.options.\"aws:autoscaling:asg\"]\n  MinSize = 1\n\nExamples:\n  stevedore create prod\n  stevedore create prod --version 1.2.3 --no-wait"
+    )]
+    Create(CreateArgs),
+
+    /// Terminate the Elastic Beanstalk environment (asks you to type its name; --yes in CI)
+    #[command(
+        after_help = "Examples:\n  stevedore terminate staging\n  stevedore terminate staging --yes"
+    )]
+    Terminate(EnvArgs),
+
+    /// Swap two environments' CNAMEs (blue/green); swap again to go back
+    #[command(
+        after_help = "Blue/green: deploy to the idle environment, check it, swap, and swap again as the rollback.\nEach side is an environment of this project or an Elastic Beanstalk environment name.\n\nExamples:\n  STEVEDORE_EB_ENVIRONMENT=demo-green stevedore deploy prod 1.3.0\n  stevedore swap prod demo-green\n  stevedore swap prod demo-green            (back)"
+    )]
+    Swap(SwapArgs),
+
+    /// Set the number of instances (Auto Scaling MinSize = MaxSize = N)
+    #[command(after_help = "Example:\n  stevedore scale prod 3")]
+    Scale(ScaleArgs),
+
+    /// Wait for the environment's operation in progress to end (after --no-wait or Ctrl-C)
+    #[command(after_help = "Example:\n  stevedore wait prod --timeout 30m")]
+    Wait(WaitArgs),
+
     /// Show an environment's container logs, or its Elastic Beanstalk instances' with --remote
     #[command(
         after_help = "Examples:\n  stevedore logs dev -f\n  stevedore logs prod --tail 100 proxy\n  stevedore logs prod --remote               (each instance's tail logs, prefixed by instance id)\n  stevedore logs prod --remote --bundle logs/ (every instance's full logs, one zip each)"
@@ -427,6 +469,124 @@ pub struct StatusArgs {
     /// Keep following Elastic Beanstalk events (with --remote)
     #[arg(long)]
     pub follow: bool,
+}
+
+/// `env`.
+#[derive(Debug, Args)]
+pub struct EnvVarsArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// What to do (default: list)
+    #[command(subcommand)]
+    pub action: Option<EnvVarsAction>,
+}
+
+/// What `env` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EnvVarsAction {
+    /// List the variables (values masked unless --show)
+    List {
+        /// Show the values
+        #[arg(long)]
+        show: bool,
+    },
+    /// Set variables: NAME=VALUE, or NAME=<secret or parameter ARN> for a reference
+    Set {
+        /// NAME=VALUE pairs
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        assignments: Vec<String>,
+        /// Store values as given, even when they look like secrets or ARNs
+        #[arg(long)]
+        plain: bool,
+        /// Give up waiting after this long (e.g. 90s, 20m; default: [deploy] timeout)
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+    },
+    /// Remove variables (plain or references)
+    Unset {
+        /// Names
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        /// Give up waiting after this long (e.g. 90s, 20m; default: [deploy] timeout)
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+    },
+}
+
+/// `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The environment (its application's versions are pruned)
+    pub env: String,
+    /// How many of the newest versions to keep besides the protected ones
+    #[arg(long, value_name = "N", required_unless_present_any = ["lifecycle_max_count", "lifecycle_max_age", "lifecycle_off"])]
+    pub keep: Option<usize>,
+    /// Show what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let Elastic Beanstalk keep at most N versions (deleting their bundles too)
+    #[arg(long, value_name = "N", conflicts_with_all = ["lifecycle_max_age", "lifecycle_off"])]
+    pub lifecycle_max_count: Option<u32>,
+    /// Let Elastic Beanstalk delete versions older than DAYS (and their bundles)
+    #[arg(long, value_name = "DAYS", conflicts_with = "lifecycle_off")]
+    pub lifecycle_max_age: Option<u32>,
+    /// Turn Elastic Beanstalk's version lifecycle policy off
+    #[arg(long)]
+    pub lifecycle_off: bool,
+    /// The IAM role EB assumes to delete versions (required the first time)
+    #[arg(long, value_name = "ARN")]
+    pub service_role: Option<String>,
+}
+
+/// `create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Launch with this existing application version (default: EB's sample application)
+    #[arg(long, value_name = "LABEL")]
+    pub version: Option<String>,
+    /// Give up waiting after this long (e.g. 90s, 20m; default: [deploy] timeout)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+/// `swap`.
+#[derive(Debug, Args)]
+pub struct SwapArgs {
+    /// One side: an environment of this project or an EB environment name
+    pub env_a: String,
+    /// The other side
+    pub env_b: String,
+    /// Swap even when the environment taking the traffic is not healthy
+    #[arg(long)]
+    pub force: bool,
+    /// Give up waiting after this long (e.g. 90s, 20m; default: [deploy] timeout)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+/// `scale`.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// The number of instances
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub instances: u32,
+    /// Give up waiting after this long (e.g. 90s, 20m; default: [deploy] timeout)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+/// `wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Give up after this long (e.g. 90s, 20m; default: [deploy] timeout)
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 }
 
 /// `logs`. `-f` means follow here, as in `docker compose logs -f`, so the compose file is

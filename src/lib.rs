@@ -56,6 +56,8 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<engine::context::ContextError>,
     exit::classifier::<bundle::BundleError>,
     exit::classifier::<aws::AwsError>,
+    exit::classifier::<aws::env_vars::EnvVarError>,
+    exit::classifier::<aws::provision::ProvisionError>,
     exit::classifier::<lifecycle::lock::LockError>,
     exit::classifier::<aws::deploy_lock::DeployLockError>,
 ];

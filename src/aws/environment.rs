@@ -4,9 +4,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_elasticbeanstalk::Client;
 use aws_sdk_elasticbeanstalk::operation::RequestId;
-use aws_sdk_elasticbeanstalk::types::{
-    ConfigurationOptionSetting, EnvironmentDescription, OptionSpecification,
-};
+use aws_sdk_elasticbeanstalk::types::EnvironmentDescription;
 
 use super::error::AwsError;
 
@@ -95,6 +93,23 @@ pub async fn describe(
         .find(|e| e.name == name && e.status != "Terminated"))
 }
 
+/// The live environments of `application`, in EB's order.
+pub async fn list(eb: &Client, application: &str) -> Result<Vec<EnvState>, AwsError> {
+    let out = eb
+        .describe_environments()
+        .application_name(application)
+        .include_deleted(false)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeEnvironments", e))?;
+    Ok(out
+        .environments()
+        .iter()
+        .map(EnvState::from_description)
+        .filter(|e| e.status != "Terminated")
+        .collect())
+}
+
 /// [`describe`], with a missing environment an error.
 pub async fn require(eb: &Client, application: &str, name: &str) -> Result<EnvState, AwsError> {
     describe(eb, application, name)
@@ -145,10 +160,8 @@ pub async fn wait_ready(
 pub struct Update {
     /// The version to deploy.
     pub version_label: Option<String>,
-    /// Environment properties to set.
-    pub set_properties: Vec<(String, String)>,
-    /// Environment properties to remove.
-    pub remove_properties: Vec<String>,
+    /// Variables to set and remove: plain properties and secret references.
+    pub variables: super::env_vars::Changes,
 }
 
 /// `UpdateEnvironment`; the request id that tags the operation's events.
@@ -157,22 +170,10 @@ pub async fn update(eb: &Client, name: &str, change: &Update) -> Result<Option<S
     if let Some(label) = &change.version_label {
         request = request.version_label(label);
     }
-    for (key, value) in &change.set_properties {
-        request = request.option_settings(
-            ConfigurationOptionSetting::builder()
-                .namespace(PROPERTIES_NAMESPACE)
-                .option_name(key)
-                .value(value)
-                .build(),
-        );
-    }
-    for key in &change.remove_properties {
-        request = request.options_to_remove(
-            OptionSpecification::builder()
-                .namespace(PROPERTIES_NAMESPACE)
-                .option_name(key)
-                .build(),
-        );
+    if !change.variables.is_empty() {
+        request = request
+            .set_option_settings(Some(change.variables.option_settings()))
+            .set_options_to_remove(Some(change.variables.options_to_remove()));
     }
     let out = request
         .send()

@@ -58,17 +58,22 @@ impl EbEvent {
 
     /// `2024-05-01 12:00:00` (UTC), as the EB CLI prints event times.
     pub fn time_text(&self) -> String {
-        DateTime::from_millis(self.time_ms)
-            .fmt(aws_sdk_elasticbeanstalk::primitives::DateTimeFormat::DateTime)
-            .map(|t| {
-                t.replace('T', " ")
-                    .trim_end_matches('Z')
-                    .chars()
-                    .take(19)
-                    .collect()
-            })
-            .unwrap_or_default()
+        time_text(self.time_ms)
     }
+}
+
+/// A time (ms since the epoch) as `2024-05-01 12:00:00` (UTC).
+pub fn time_text(ms: i64) -> String {
+    DateTime::from_millis(ms)
+        .fmt(aws_sdk_elasticbeanstalk::primitives::DateTimeFormat::DateTime)
+        .map(|t| {
+            t.replace('T', " ")
+                .trim_end_matches('Z')
+                .chars()
+                .take(19)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The newest `count` events of `environment` (1–1000), oldest first.

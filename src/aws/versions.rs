@@ -1,9 +1,13 @@
-//! Application versions and the storage bucket.
+//! Application versions and the storage bucket: create, find, list, delete (with the S3
+//! bundle), and Elastic Beanstalk's own version lifecycle policy.
 
 use std::time::Instant;
 
 use aws_sdk_elasticbeanstalk::Client;
-use aws_sdk_elasticbeanstalk::types::{ApplicationVersionDescription, S3Location};
+use aws_sdk_elasticbeanstalk::types::{
+    ApplicationResourceLifecycleConfig, ApplicationVersionDescription,
+    ApplicationVersionLifecycleConfig, MaxAgeRule, MaxCountRule, S3Location,
+};
 
 use super::error::AwsError;
 
@@ -168,4 +172,91 @@ pub async fn storage_bucket(eb: &Client) -> Result<String, AwsError> {
             operation: "CreateStorageLocation",
             detail: "no S3Bucket in the answer".into(),
         })
+}
+
+/// How deleting one version went.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Deleted {
+    /// The version and its bundle are gone.
+    WithBundle,
+    /// The version is gone; EB could not delete its bundle (the message says why).
+    BundleKept(String),
+}
+
+/// `DeleteApplicationVersion` with `DeleteSourceBundle`.
+pub async fn delete(eb: &Client, application: &str, label: &str) -> Result<Deleted, AwsError> {
+    let result = eb
+        .delete_application_version()
+        .application_name(application)
+        .version_label(label)
+        .delete_source_bundle(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DeleteApplicationVersion", e));
+    match result {
+        Ok(_) => Ok(Deleted::WithBundle),
+        Err(err) if err.code() == Some("SourceBundleDeletionFailure") => Ok(Deleted::BundleKept(
+            err.api_message().unwrap_or_default().to_owned(),
+        )),
+        Err(err) => Err(err),
+    }
+}
+
+/// EB's own version lifecycle rule for an application.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum LifecycleRule {
+    /// Keep at most this many versions.
+    MaxCount(i32),
+    /// Delete versions older than this many days.
+    MaxAgeDays(i32),
+    /// No rule.
+    Off,
+}
+
+/// `UpdateApplicationResourceLifecycle`: EB deletes versions by `rule` (and their S3 bundles),
+/// assuming `service_role` (required the first time an application gets a rule).
+pub async fn set_lifecycle(
+    eb: &Client,
+    application: &str,
+    rule: &LifecycleRule,
+    service_role: Option<&str>,
+) -> Result<(), AwsError> {
+    let (count, age) = match rule {
+        LifecycleRule::MaxCount(n) => (Some(*n), None),
+        LifecycleRule::MaxAgeDays(d) => (None, Some(*d)),
+        LifecycleRule::Off => (None, None),
+    };
+    let unexpected = |e: aws_sdk_elasticbeanstalk::error::BuildError| AwsError::Unexpected {
+        operation: "UpdateApplicationResourceLifecycle",
+        detail: e.to_string(),
+    };
+    let versions = ApplicationVersionLifecycleConfig::builder()
+        .max_count_rule(
+            MaxCountRule::builder()
+                .enabled(count.is_some())
+                .set_max_count(count)
+                .delete_source_from_s3(true)
+                .build()
+                .map_err(unexpected)?,
+        )
+        .max_age_rule(
+            MaxAgeRule::builder()
+                .enabled(age.is_some())
+                .set_max_age_in_days(age)
+                .delete_source_from_s3(true)
+                .build()
+                .map_err(unexpected)?,
+        )
+        .build();
+    let config = ApplicationResourceLifecycleConfig::builder()
+        .set_service_role(service_role.map(str::to_owned))
+        .version_lifecycle_config(versions)
+        .build();
+    eb.update_application_resource_lifecycle()
+        .application_name(application)
+        .resource_lifecycle_config(config)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("UpdateApplicationResourceLifecycle", e))?;
+    Ok(())
 }

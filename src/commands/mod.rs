@@ -7,10 +7,12 @@ mod bundle;
 mod completions;
 mod config;
 mod context;
+mod create;
 mod deploy;
 mod doctor;
 mod down;
 mod env_help;
+mod env_vars;
 mod events;
 mod health;
 mod history;
@@ -19,15 +21,21 @@ mod lock;
 mod logs;
 mod man;
 mod oneoff;
+mod prune;
 mod publish;
 mod release;
 mod remote_logs;
 mod remote_status;
 mod rollback;
+mod scale;
 mod start;
 mod status;
 mod stop;
+mod swap;
 mod task;
+mod terminate;
+mod versions;
+mod wait;
 
 use crate::cli::{Command, ImageAction, LockAction};
 use crate::output::Report;
@@ -49,6 +57,14 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Down(_) => "down",
         Command::Restart(_) => "restart",
         Command::Status(_) => "status",
+        Command::Env(_) => "env",
+        Command::Versions(_) => "versions",
+        Command::Prune(_) => "prune",
+        Command::Create(_) => "create",
+        Command::Terminate(_) => "terminate",
+        Command::Swap(_) => "swap",
+        Command::Scale(_) => "scale",
+        Command::Wait(_) => "wait",
         Command::Logs(_) => "logs",
         Command::Lock(args) => match args.action {
             LockAction::Status(_) => "lock status",
@@ -114,6 +130,14 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Down(args) => down::run(ctx, args).await,
         Command::Restart(args) => stop::restart(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
+        Command::Env(args) => env_vars::run(ctx, args).await,
+        Command::Versions(args) => versions::run(ctx, args).await,
+        Command::Prune(args) => prune::run(ctx, args).await,
+        Command::Create(args) => create::run(ctx, args).await,
+        Command::Terminate(args) => terminate::run(ctx, args).await,
+        Command::Swap(args) => swap::run(ctx, args).await,
+        Command::Scale(args) => scale::run(ctx, args).await,
+        Command::Wait(args) => wait::run(ctx, args).await,
         Command::Logs(args) if args.remote => remote_logs::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Lock(args) => lock::run(ctx, args.action).await,

@@ -138,11 +138,17 @@ async fn deploy_locked(
     let actions = ensure_version(scope, prepared, &built, &label, &hash12, deadline, emit).await?;
 
     // 4. Environment properties.
-    let (set, remove) = if options.sync_env {
+    let variables = if options.sync_env {
         sync_env::property_changes(scope, &prepared.scope.project, emit).await?
     } else {
-        (Vec::new(), Vec::new())
+        sync_env::Changes::default()
     };
+    let set: Vec<(String, String)> = variables
+        .set
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect();
+    let remove: Vec<String> = variables.remove.iter().map(|(_, n)| n.clone()).collect();
 
     // 5. Already there?
     let healthy = scope.healthy(&env);
@@ -174,8 +180,7 @@ async fn deploy_locked(
         scope,
         &Update {
             version_label: Some(label.clone()),
-            set_properties: set.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            remove_properties: remove.clone(),
+            variables: variables.clone(),
         },
         deadline,
         emit,

@@ -11,9 +11,11 @@ pub mod deploy;
 pub mod follow;
 pub mod history;
 pub mod lock;
+pub mod operation;
 pub mod rollback;
 pub mod status;
 pub mod sync_env;
+pub mod versions;
 
 use std::time::Duration;
 

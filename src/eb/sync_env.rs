@@ -1,11 +1,12 @@
-//! `deploy --sync-env`: make the environment's properties equal `environments/<env>/.env`.
+//! `deploy --sync-env`: make the environment's variables equal `environments/<env>/.env`.
 //! Keys this tool set before and that left `.env` are removed; properties set elsewhere are
-//! left alone (the managed keys are listed in one property). Values are never printed.
+//! left alone (the managed keys are listed in one property). Values are never printed; a value
+//! that is a secret or parameter ARN goes to the secrets namespace as a reference.
 
 use std::collections::BTreeMap;
 
 use super::EbTarget;
-use crate::aws::environment;
+use crate::aws::env_vars::{self, EnvVar, Kind};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::Event;
 use crate::project::{Project, dotenv};
@@ -16,11 +17,12 @@ pub const SYNCED_KEYS: &str = "STEVEDORE_SYNCED_KEYS";
 /// dockdj's tooling keys in `.env`: settings for the tools, never for the containers.
 const TOOLING_KEYS: &[&str] = &["ENV_AWS_EB_ENVIRONMENT_NAME", "ENV_DOCKER_HUB_REPO_PATH"];
 
-/// Properties to set and to remove.
-pub type Changes = (Vec<(String, String)>, Vec<String>);
+/// Variables to set and to remove, in their namespaces.
+pub use crate::aws::env_vars::Changes;
 
-/// The property changes that make the environment's properties equal `.env` (values are never
-/// printed, only keys).
+/// The variable changes that make the environment's variables equal `.env` (values are never
+/// printed, only keys): a value that is a Secrets Manager or Parameter Store ARN is written as a
+/// reference (see [`env_vars`]), never as a plain property.
 pub async fn property_changes(
     scope: &EbTarget,
     project: &Project,
@@ -44,39 +46,52 @@ pub async fn property_changes(
         .filter(|k| !TOOLING_KEYS.contains(k))
         .map(|k| (k.to_owned(), file.get(k).unwrap_or_default().to_owned()))
         .collect();
-    let current: BTreeMap<String, String> =
-        environment::properties(&scope.clients.eb, &scope.application, &scope.eb_environment)
-            .await?
-            .into_iter()
-            .collect();
-    let (set, remove) = diff(&desired, &current);
-    let names = |keys: Vec<&str>| {
+    let current =
+        env_vars::list(&scope.clients.eb, &scope.application, &scope.eb_environment).await?;
+    let changes = diff(&desired, &current);
+    let names = |keys: Vec<String>| {
         if keys.is_empty() {
             "nothing".to_owned()
         } else {
             keys.join(", ")
         }
     };
+    let set = changes
+        .set
+        .iter()
+        .filter(|v| v.name != SYNCED_KEYS)
+        .map(|v| match v.kind {
+            Kind::Plain => v.name.clone(),
+            Kind::Reference => format!("{} (reference)", v.name),
+        })
+        .collect();
+    let removed = changes
+        .remove
+        .iter()
+        .filter(|(_, n)| !changes.set.iter().any(|v| &v.name == n))
+        .map(|(_, n)| n.clone())
+        .collect();
     emit(Event::info(format!(
         "Environment properties from {}: setting {}; removing {} (values are not shown)",
         project.relative(&path),
-        names(
-            set.iter()
-                .map(|(k, _)| k.as_str())
-                .filter(|k| *k != SYNCED_KEYS)
-                .collect()
-        ),
-        names(remove.iter().map(String::as_str).collect())
+        names(set),
+        names(removed)
     )));
-    Ok((set, remove))
+    Ok(changes)
 }
 
-/// What to set and remove so that `current` holds `desired`: changed or new keys are set,
-/// keys this tool set before (listed in [`SYNCED_KEYS`]) that left `desired` are removed,
-/// properties set elsewhere are left alone, and the list is kept up to date.
-pub fn diff(desired: &BTreeMap<String, String>, current: &BTreeMap<String, String>) -> Changes {
-    let managed: Vec<String> = current
-        .get(SYNCED_KEYS)
+/// What to set and remove so that `current` holds `desired`: changed or new keys are set (a
+/// value that is a secret or parameter ARN as a reference, the rest as plain properties; a key
+/// that changes kind leaves its old namespace), keys this tool set before (listed in
+/// [`SYNCED_KEYS`]) that left `desired` are removed, variables set elsewhere are left alone,
+/// and the list is kept up to date.
+pub fn diff(desired: &BTreeMap<String, String>, current: &[EnvVar]) -> Changes {
+    let listed_before = current
+        .iter()
+        .find(|v| v.name == SYNCED_KEYS && v.kind == Kind::Plain)
+        .map(|v| v.value.clone());
+    let managed: Vec<String> = listed_before
+        .as_deref()
         .map(|v| {
             v.split(',')
                 .filter(|k| !k.is_empty())
@@ -84,25 +99,23 @@ pub fn diff(desired: &BTreeMap<String, String>, current: &BTreeMap<String, Strin
                 .collect()
         })
         .unwrap_or_default();
-    let mut set: Vec<(String, String)> = desired
-        .iter()
-        .filter(|(k, v)| current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let remove: Vec<String> = managed
-        .into_iter()
-        .filter(|k| !desired.contains_key(k) && current.contains_key(k))
-        .collect();
+    let mut changes = env_vars::plan_sync(current, desired, &managed);
     let listed = desired.keys().cloned().collect::<Vec<_>>().join(",");
-    if current.get(SYNCED_KEYS) != Some(&listed) {
-        set.push((SYNCED_KEYS.to_owned(), listed));
+    if listed_before.as_ref() != Some(&listed) {
+        changes.set.push(EnvVar {
+            name: SYNCED_KEYS.to_owned(),
+            value: listed,
+            kind: Kind::Plain,
+        });
     }
-    (set, remove)
+    changes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ARN: &str = "arn:aws:ssm:eu-west-1:123456789012:parameter/app/db";
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -111,34 +124,55 @@ mod tests {
             .collect()
     }
 
+    fn plain(pairs: &[(&str, &str)]) -> Vec<EnvVar> {
+        pairs.iter().map(|(k, v)| var(k, v, Kind::Plain)).collect()
+    }
+
+    fn var(name: &str, value: &str, kind: Kind) -> EnvVar {
+        EnvVar {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            kind,
+        }
+    }
+
     #[test]
     fn sets_what_changed_removes_what_it_managed_and_keeps_foreign_keys() {
         let desired = map(&[("A", "1"), ("B", "new")]);
-        let current = map(&[
+        let current = plain(&[
             ("A", "1"),
             ("B", "old"),
             ("GONE", "x"),
             ("FOREIGN", "kept"),
             (SYNCED_KEYS, "A,B,GONE"),
         ]);
-        let (set, remove) = diff(&desired, &current);
+        let changes = diff(&desired, &current);
         assert_eq!(
-            set,
+            changes.set,
             vec![
-                ("B".to_owned(), "new".to_owned()),
-                (SYNCED_KEYS.to_owned(), "A,B".to_owned())
+                var("B", "new", Kind::Plain),
+                var(SYNCED_KEYS, "A,B", Kind::Plain)
             ]
         );
-        assert_eq!(remove, vec!["GONE".to_owned()]);
+        assert_eq!(changes.remove, vec![(Kind::Plain, "GONE".to_owned())]);
     }
 
     #[test]
     fn in_sync_means_no_change() {
         let desired = map(&[("A", "1")]);
-        let current = map(&[("A", "1"), (SYNCED_KEYS, "A")]);
-        assert_eq!(diff(&desired, &current), (Vec::new(), Vec::new()));
+        let current = plain(&[("A", "1"), (SYNCED_KEYS, "A")]);
+        assert!(diff(&desired, &current).is_empty());
         // The first sync lists its keys even when the values are already there.
-        let (set, _) = diff(&desired, &map(&[("A", "1")]));
-        assert_eq!(set, vec![(SYNCED_KEYS.to_owned(), "A".to_owned())]);
+        let changes = diff(&desired, &plain(&[("A", "1")]));
+        assert_eq!(changes.set, vec![var(SYNCED_KEYS, "A", Kind::Plain)]);
+    }
+
+    #[test]
+    fn arns_become_references_and_leave_the_plain_namespace() {
+        let desired = map(&[("DB", ARN)]);
+        let current = plain(&[("DB", "hunter2"), (SYNCED_KEYS, "DB")]);
+        let changes = diff(&desired, &current);
+        assert_eq!(changes.set, vec![var("DB", ARN, Kind::Reference)]);
+        assert_eq!(changes.remove, vec![(Kind::Plain, "DB".to_owned())]);
     }
 }

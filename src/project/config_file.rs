@@ -33,6 +33,13 @@
 //! region = "eu-central-1"           # per-environment AWS target (overrides [aws])
 //! profile = "prod-deploy"
 //! account_id = "210987654321"
+//!
+//! [environments.prod.create]        # what `stevedore create prod` makes
+//! platform = "ECS running on 64bit Amazon Linux 2023"
+//! instance_type = "t3.small"
+//! tags = { team = "web" }
+//! [environments.prod.create.options."aws:autoscaling:asg"]
+//! MinSize = 2
 //! ```
 
 use std::path::Path;
@@ -173,6 +180,49 @@ pub struct EnvironmentSection {
     /// The AWS account this environment lives in (overrides `[aws] account_id`): the
     /// credentials must belong to it before anything changes.
     pub account_id: Option<String>,
+    /// `[environments.<name>.create]`: how `stevedore create` makes the EB environment.
+    pub create: Option<CreateSection>,
+}
+
+/// `[environments.<name>.create]`: the Elastic Beanstalk environment `stevedore create` makes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSection {
+    /// A platform branch (`ECS running on 64bit Amazon Linux 2023`), words of one, or a
+    /// platform ARN (default: the branch the bundle format runs on).
+    pub platform: Option<String>,
+    /// The EC2 instance type.
+    pub instance_type: Option<String>,
+    /// The CNAME prefix (default: the EB environment name).
+    pub cname_prefix: Option<String>,
+    /// Tags on the environment.
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
+    /// Option settings: namespace → option → value.
+    #[serde(default)]
+    pub options: IndexMap<String, IndexMap<String, OptionValue>>,
+}
+
+/// An option setting's value as TOML lets one write it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OptionValue {
+    /// `"t3.small"`.
+    Text(String),
+    /// `2`.
+    Integer(i64),
+    /// `true`.
+    Boolean(bool),
+}
+
+impl std::fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionValue::Text(text) => f.write_str(text),
+            OptionValue::Integer(n) => write!(f, "{n}"),
+            OptionValue::Boolean(b) => write!(f, "{b}"),
+        }
+    }
 }
 
 /// Read and validate `stevedore.toml`.
@@ -229,6 +279,11 @@ remote = "upstream"
 [environments.prod]
 eb_environment = "demo-prod"
 env_tag = "stable"
+[environments.prod.create]
+platform = "ECS"
+tags = { team = "web" }
+[environments.prod.create.options."aws:autoscaling:asg"]
+MinSize = 2
 [tasks."build:dev"]
 command = "gulp"
 environments = ["dev"]
@@ -249,6 +304,13 @@ service = "django"
             TaskCommand::Line("gulp".into())
         );
         assert_eq!(cfg.tasks["check"].service.as_deref(), Some("django"));
+        let create = cfg.environments["prod"].create.clone().expect("create");
+        assert_eq!(create.platform.as_deref(), Some("ECS"));
+        assert_eq!(create.tags["team"], "web");
+        assert_eq!(
+            create.options["aws:autoscaling:asg"]["MinSize"].to_string(),
+            "2"
+        );
     }
 
     #[test]

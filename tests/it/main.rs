@@ -15,6 +15,7 @@ mod deploy;
 mod deploy_core;
 mod dockerignore_diff;
 mod doctor;
+mod eb_ops;
 mod ebignore_diff;
 mod ebsim;
 mod ecr;

@@ -337,6 +337,50 @@ async fn fail(
     );
 }
 
+/// A configuration update of an environment that runs no version (EB's sample application):
+/// Updating for a few steps with EB's configuration events, then Ready and Green.
+pub fn start_reconfigure(shared: &Arc<Shared>, env_id: &str, request_id: String) {
+    let sim = shared.clone();
+    let id = env_id.to_owned();
+    spawn_for(shared, env_id, async move {
+        let step = sim.options.timings.step;
+        let Some((app, name)) = sim
+            .state()
+            .environments
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| (e.app.clone(), e.name.clone()))
+        else {
+            return;
+        };
+        tokio::time::sleep(step).await;
+        sim.state().event(
+            Severity::Info,
+            format!("Updating environment {name}'s configuration settings."),
+            &app,
+            Some(&name),
+            None,
+            Some(&request_id),
+        );
+        tokio::time::sleep(step).await;
+        let mut state = sim.state();
+        if let Some(env) = state.env_mut(&id) {
+            env.status = EnvStatus::Ready;
+            env.health = Health::Green;
+            env.abortable = false;
+            env.updated = now_ms();
+        }
+        state.event(
+            Severity::Info,
+            "Successfully deployed new configuration to environment.",
+            &app,
+            Some(&name),
+            None,
+            Some(&request_id),
+        );
+    });
+}
+
 /// Hold the Ready environment `name` in `Updating` for `duration`; false if it is not Ready.
 pub fn hold_busy(shared: &Arc<Shared>, name: &str, duration: Duration) -> bool {
     let id = {

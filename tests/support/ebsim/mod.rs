@@ -397,6 +397,17 @@ impl EbSim {
         self.environment(name).and_then(|e| e.endpoint)
     }
 
+    /// Where the live environment that holds `cname` now serves (after a CNAME swap, the
+    /// other environment's containers answer the old address).
+    pub fn endpoint_of_cname(&self, cname: &str) -> Option<SocketAddr> {
+        self.shared
+            .state()
+            .environments
+            .iter()
+            .find(|e| e.cname == cname && e.status != EnvStatus::Terminated)
+            .and_then(|e| e.endpoint)
+    }
+
     /// The loopback ports of environment `name`'s running containers.
     pub fn ports(&self, name: &str) -> Vec<PortMapping> {
         self.environment(name).map(|e| e.ports).unwrap_or_default()

@@ -45,6 +45,19 @@ pub struct Application {
     pub description: Option<String>,
     /// Creation time (ms).
     pub created: i64,
+    /// The version lifecycle policy (UpdateApplicationResourceLifecycle).
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// An application's version lifecycle: rules are `(limit, delete the S3 bundle too)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// The role EB assumes to delete versions.
+    pub service_role: Option<String>,
+    /// Keep at most this many versions.
+    pub max_count: Option<(i64, bool)>,
+    /// Delete versions older than this many days.
+    pub max_age_days: Option<(i64, bool)>,
 }
 
 /// `ApplicationVersionDescription.Status`; upper-case on the wire, as EB sends it.
@@ -217,6 +230,8 @@ pub struct Environment {
     pub engine_log: Vec<String>,
     /// Tail-log bundles made by RequestEnvironmentInfo: `(time ms, S3 key)`.
     pub tail_logs: Vec<(i64, String)>,
+    /// Tags given at creation.
+    pub tags: Vec<(String, String)>,
 }
 
 /// An option setting's `(namespace, option name)`.

@@ -23,6 +23,7 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
         name: name.to_owned(),
         description: description.map(str::to_owned),
         created: now_ms(),
+        lifecycle: None,
     };
     state.applications.insert(name.to_owned(), app.clone());
     let mut x = Xml::new();

@@ -61,11 +61,26 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
     let name = p.required("EnvironmentName")?;
     check_name("environmentName", name, 4, 40, false)?;
     let label = p.get("VersionLabel");
-    let stack = p
-        .get("SolutionStackName")
-        .or(p.get("PlatformArn"))
-        .unwrap_or(DEFAULT_STACK)
-        .to_owned();
+    let stack = match (p.get("SolutionStackName"), p.get("PlatformArn")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "You cannot specify both a solution stack name and a platform ARN.",
+            ));
+        }
+        (Some(stack), None) => stack.to_owned(),
+        (None, Some(arn)) => super::operations::stack_of_arn(call.shared, arn)?,
+        (None, None) => DEFAULT_STACK.to_owned(),
+    };
+    let tags: Vec<(String, String)> = p
+        .structs("Tags")
+        .into_iter()
+        .filter_map(|t| {
+            Some((
+                t.get("Key")?.to_owned(),
+                t.get("Value").unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
     let options: BTreeMap<_, _> = option_settings(p, "OptionSettings")?.into_iter().collect();
     let mut state = call.shared.state();
     if !state.applications.contains_key(app) {
@@ -85,6 +100,19 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
     }
     let now = now_ms();
     let prefix = p.get("CNAMEPrefix").unwrap_or(name);
+    let cname = format!(
+        "{prefix}.{}.elasticbeanstalk.com",
+        call.shared.options.region
+    );
+    if state
+        .environments
+        .iter()
+        .any(|e| e.status != EnvStatus::Terminated && e.cname == cname)
+    {
+        return Err(ApiError::invalid(format!(
+            "DNS name ({cname}) is not available."
+        )));
+    }
     let env = Environment {
         id: format!("e-{}", random_hex(10)),
         name: name.to_owned(),
@@ -98,10 +126,7 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
         abortable: false,
         created: now,
         updated: now,
-        cname: format!(
-            "{prefix}.{}.elasticbeanstalk.com",
-            call.shared.options.region
-        ),
+        cname,
         instance_id: format!("i-0{}", random_hex(16)),
         options,
         ports: Vec::new(),
@@ -109,6 +134,7 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
         deployment: None,
         engine_log: Vec::new(),
         tail_logs: Vec::new(),
+        tags,
     };
     state.event(
         Severity::Info,
@@ -201,7 +227,7 @@ pub fn update(call: &Call<'_>) -> Result<String, ApiError> {
     env.options.extend(settings);
     let operation = match (&target, label.is_some(), configure_only) {
         (Some(_), true, _) => Some(Operation::Deploy),
-        (Some(_), false, true) => Some(Operation::Configure),
+        (_, false, true) => Some(Operation::Configure),
         _ => None,
     };
     if operation.is_some() {
@@ -227,8 +253,13 @@ pub fn update(call: &Call<'_>) -> Result<String, ApiError> {
         );
     }
     drop(state);
-    if let (Some(op), Some(target)) = (operation, target) {
-        deploy::start_update(call.shared, &id, target, call.request_id.to_owned(), op);
+    match (operation, target) {
+        (Some(op), Some(target)) => {
+            deploy::start_update(call.shared, &id, target, call.request_id.to_owned(), op)
+        }
+        // The sample application (no version yet) only takes the new configuration.
+        (Some(_), None) => deploy::start_reconfigure(call.shared, &id, call.request_id.to_owned()),
+        _ => {}
     }
     Ok(describe_one(call, &snapshot))
 }

@@ -7,6 +7,7 @@ mod environments;
 mod events;
 mod instances;
 mod logs;
+mod operations;
 mod render;
 mod sts;
 mod versions;
@@ -45,6 +46,11 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, ApiError>
         "DescribeEvents" => events::describe(call),
         "RequestEnvironmentInfo" => logs::request(call).await,
         "RetrieveEnvironmentInfo" => logs::retrieve(call).await,
+        "ListPlatformVersions" => operations::list_platform_versions(call),
+        "ListAvailableSolutionStacks" => operations::list_solution_stacks(call),
+        "TerminateEnvironment" => operations::terminate(call),
+        "SwapEnvironmentCNAMEs" => operations::swap(call),
+        "UpdateApplicationResourceLifecycle" => operations::update_lifecycle(call),
         "DescribeInstancesHealth" => instances::describe(call),
         // STS, on the same endpoint (the Query protocol is the same): the account check.
         "GetCallerIdentity" => sts::get_caller_identity(call),

@@ -2,7 +2,7 @@
 //! EnvironmentDescription, EventDescription (field names as the SDK's deserialisers read them).
 
 use super::super::Shared;
-use super::super::state::{AppVersion, Application, Environment, Event, date};
+use super::super::state::{AppVersion, Application, Environment, Event, Lifecycle, date};
 use super::super::xml::Xml;
 
 /// `arn:aws:elasticbeanstalk:<region>:<account>:<resource>`.
@@ -25,6 +25,30 @@ pub fn application(x: &mut Xml, shared: &Shared, app: &Application, labels: &[St
     .time("DateUpdated", date(app.created))
     .strings("Versions", labels)
     .element("ConfigurationTemplates", |_| {});
+    lifecycle(x, app.lifecycle.as_ref());
+}
+
+/// ApplicationResourceLifecycleConfig, when the application has one.
+pub fn lifecycle(x: &mut Xml, lifecycle: Option<&Lifecycle>) {
+    let Some(l) = lifecycle else {
+        return;
+    };
+    let rule = |x: &mut Xml, name: &str, field: &str, rule: Option<(i64, bool)>| {
+        x.element(name, |x| {
+            x.text("Enabled", if rule.is_some() { "true" } else { "false" });
+            if let Some((n, delete)) = rule {
+                x.text(field, &n.to_string())
+                    .text("DeleteSourceFromS3", if delete { "true" } else { "false" });
+            }
+        });
+    };
+    x.element("ResourceLifecycleConfig", |x| {
+        x.opt("ServiceRole", l.service_role.as_deref());
+        x.element("VersionLifecycleConfig", |x| {
+            rule(x, "MaxCountRule", "MaxCount", l.max_count);
+            rule(x, "MaxAgeRule", "MaxAgeInDays", l.max_age_days);
+        });
+    });
 }
 
 /// ApplicationVersionDescription fields.

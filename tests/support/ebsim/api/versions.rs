@@ -41,6 +41,7 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
                     name: app.to_owned(),
                     description: None,
                     created: now_ms(),
+                    lifecycle: None,
                 },
             );
         }
@@ -74,6 +75,8 @@ pub fn create(call: &Call<'_>) -> Result<String, ApiError> {
     if process {
         deploy::start_processing(call.shared, app.to_owned(), label.to_owned());
     }
+    let (sim, app) = (call.shared.clone(), app.to_owned());
+    tokio::spawn(async move { super::operations::enforce_lifecycle(&sim, &app).await });
     let mut x = Xml::new();
     x.element("ApplicationVersion", |x| {
         render::version(x, call.shared, &version)
