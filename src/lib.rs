@@ -55,6 +55,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<bundle::BundleError>,
     exit::classifier::<aws::AwsError>,
     exit::classifier::<lifecycle::lock::LockError>,
+    exit::classifier::<lifecycle::external::ExternalError>,
 ];
 
 /// Run stevedore with `args` (argv[0] included) and return the exit status.

@@ -114,6 +114,7 @@ pub fn rewrite(
             files: vec![StagedFile::json(DOCKERRUN, &doc)?],
             notes,
             mounts,
+            lossy: Vec::new(),
         },
         kind,
     ))

@@ -30,6 +30,8 @@ pub(super) struct BundleOptions<'a> {
     pub version: &'a str,
     /// Accept version tags where no digest is recorded (never for deploy).
     pub allow_unpinned: bool,
+    /// Bundle even when the run file cannot express all of the compose file.
+    pub allow_lossy: bool,
 }
 
 /// A bundle ready to be written: everything resolved and rendered, nothing on disk yet.
@@ -58,6 +60,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version: &args.version,
             allow_unpinned: args.allow_unpinned,
+            allow_lossy: args.allow_lossy,
         },
     )?;
     let application = setting(&prepared.settings.application)
@@ -166,8 +169,14 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
             }
             handwritten::HandwrittenKind::AuthOnly => {
                 // v3 carries credentials for a compose bundle: render the compose file beside it.
-                let mut rendered =
-                    render_compose(&scope, &environment, BundleFormat::Compose, None, &pins)?;
+                let mut rendered = render_compose(
+                    &scope,
+                    &environment,
+                    BundleFormat::Compose,
+                    None,
+                    &pins,
+                    setting(&env_settings.web_service),
+                )?;
                 rendered.files.retain(|f| f.name != DOCKERRUN);
                 rendered.files.extend(files.files);
                 format_name = "compose".into();
@@ -175,7 +184,10 @@ pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Res
             }
         }
     } else {
-        render_compose(&scope, &environment, format, auth.as_ref(), &pins)?
+        let web = setting(&env_settings.web_service);
+        let mut run = render_compose(&scope, &environment, format, auth.as_ref(), &pins, web)?;
+        run.check_lossy(format, options.allow_lossy)?;
+        run
     };
     Ok(Prepared {
         scope,
@@ -194,6 +206,7 @@ fn render_compose(
     format: BundleFormat,
     auth: Option<&S3Ref>,
     pins: &ImagePins,
+    web: Option<String>,
 ) -> anyhow::Result<render::RunFiles> {
     let Some(path) = &environment.compose_file else {
         return Err(BundleError::Invalid(format!(
@@ -220,6 +233,7 @@ fn render_compose(
             pins,
             root: &scope.project.root,
             auth,
+            web: web.as_deref(),
         },
     )?)
 }

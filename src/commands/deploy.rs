@@ -47,6 +47,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version,
             allow_unpinned: false,
+            allow_lossy: args.allow_lossy,
         },
     )?;
     let scope =

@@ -103,19 +103,31 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         }
     }
 
-    let awaited = final_goals(&scope, &ids);
-    readiness::wait_all(&docker, &ctx.printer, &awaited, deadline, timeout).await?;
+    // As Compose: `--detach` returns once started (depends_on conditions were met on the way);
+    // `--wait`, and following the logs, first wait for every container to be up and healthy.
+    let detach = args.detach || args.wait;
+    let waited = args.wait || !detach;
+    if waited {
+        let awaited = final_goals(&scope, &ids);
+        readiness::wait_all(&docker, &ctx.printer, &awaited, deadline, timeout).await?;
+    }
+    let state = if waited { "is up" } else { "is started" };
     let running = containers::list(&docker, &plan::project_selector(&scope.project)).await?;
     let urls = published_urls(&running);
     for (service, url) in &urls {
         ctx.printer
-            .emit(Event::success(format!("{service} is up: {url}")));
+            .emit(Event::success(format!("{service} {state}: {url}")));
     }
     if urls.is_empty() {
         ctx.printer.emit(Event::success(format!(
-            "environment {} is up (no published ports)",
+            "environment {} {state} (no published ports)",
             scope.env()
         )));
+    }
+    if !waited {
+        ctx.printer.emit(Event::info(
+            "not waiting for health checks; `start --wait` waits for every container",
+        ));
     }
     if args.open
         && let Some((_, url)) = urls.first()
@@ -134,9 +146,17 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         "urls": urls.iter().map(|(service, url)| json!({"service": service, "url": url})).collect::<Vec<_>>(),
         "orphans": plan.orphans.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
     });
-    if !args.detach {
+    if !detach {
         let sources: Vec<LogSource> = desired
             .iter()
+            .filter(|d| {
+                // `attach: false`: Compose does not show the service's logs either.
+                scope
+                    .file
+                    .services
+                    .get(&d.service)
+                    .is_none_or(|s| s.runtime.attach != Some(false))
+            })
             .filter_map(|d| {
                 ids.get(&d.service).map(|id| LogSource {
                     service: d.service.clone(),
@@ -188,6 +208,7 @@ pub(super) async fn create_networks_and_volumes(
     scope: &EnvScope,
 ) -> anyhow::Result<()> {
     let target = scope.target();
+    crate::lifecycle::external::check(docker, &target).await?;
     for network in plan::networks(&target) {
         if networks::ensure(docker, &network).await? {
             ctx.printer
@@ -221,6 +242,7 @@ fn creatable_early(file: &compose::ComposeFile, step: &Step) -> bool {
     matches!(step.action, Action::Create)
         && file.services.get(&step.service).is_some_and(|service| {
             service.links.is_empty()
+                && service.runtime.service_references().is_empty()
                 && service
                     .volumes_from
                     .iter()
@@ -299,7 +321,10 @@ impl Applier<'_> {
             }
             Action::Recreate { id, reason } => {
                 say(&format!("recreating ({reason})"));
-                containers::stop(docker, id, STOP_GRACE).await?;
+                let grace = want.spec.host.stop_timeout.map_or(STOP_GRACE, |secs| {
+                    Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+                });
+                containers::stop(docker, id, grace).await?;
                 containers::remove(docker, id).await?;
                 let id = containers::create(docker, &want.spec)
                     .await

@@ -42,6 +42,13 @@ struct Hashed<'a> {
     container_name: &'a Option<String>,
     hostname: &'a Option<String>,
     networks: &'a indexmap::IndexMap<String, super::ServiceNetwork>,
+    /// Left out when empty, so services that use none of it keep their hash.
+    #[serde(skip_serializing_if = "no_runtime")]
+    runtime: &'a super::runtime::Runtime,
+}
+
+fn no_runtime(runtime: &&super::runtime::Runtime) -> bool {
+    runtime.is_empty()
 }
 
 /// The sha256 (lowercase hex) of the service's canonical JSON form.
@@ -67,6 +74,7 @@ pub(crate) fn config_hash(service: &Service) -> String {
         container_name: &service.container_name,
         hostname: &service.hostname,
         networks: &service.networks,
+        runtime: &service.runtime,
     };
     let mut canonical = String::from(HASH_VERSION);
     canonical.push('\n');

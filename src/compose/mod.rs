@@ -20,6 +20,7 @@ mod normalize;
 mod order;
 mod paths;
 mod ports;
+pub mod runtime;
 mod service;
 mod shellwords;
 mod yaml;
@@ -36,8 +37,8 @@ pub use error::ComposeError;
 pub use interpolate::{Variables, process_env_over};
 pub use model::{
     Build, ComposeFile, Condition, EnvFile, ExposedPort, ExternalLink, Format, Healthcheck,
-    HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart, Service,
-    ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
+    HostPort, Ipam, IpamPool, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart,
+    Service, ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
 };
 pub(crate) use order::dependencies;
 pub(crate) use shellwords::split as split_command;

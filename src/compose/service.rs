@@ -9,7 +9,7 @@ use serde_norway::{Mapping, Value};
 use super::Service;
 use super::duration;
 use super::error::ComposeError;
-use super::fields::{Cx, key_text, untag};
+use super::fields::{Cx, key_text, scalar_text, untag};
 use super::model::{
     Build, Condition, EnvFile, ExposedPort, ExternalLink, Format, Healthcheck, Link, Mount,
     MountKind, NetworkDef, PortMapping, Restart, ServiceNetwork, VolumeDef, VolumesFrom,
@@ -18,6 +18,7 @@ use super::model::{
 use super::mounts::{self, LongMount, MOUNT_EXPECTED, PathBase};
 use super::paths;
 use super::ports::{self, PORT_EXPECTED};
+use super::runtime::{self, RuntimeScope};
 use super::shellwords;
 use super::yaml::KeyPath;
 use crate::project::dotenv;
@@ -29,6 +30,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) services: &'a [String],
     pub(crate) networks: &'a IndexMap<String, NetworkDef>,
     pub(crate) volumes: &'a IndexMap<String, VolumeDef>,
+    /// Top-level secrets and configs.
+    pub(crate) files: &'a runtime::FileObjects,
 }
 
 impl Scope<'_> {
@@ -201,7 +204,13 @@ pub(crate) fn service(
             "the settings written into this service (YAML anchors and `<<:` merge keys work)",
         ));
     }
-    cx.check_keys(path, map, SERVICE_KEYS, SERVICE_UNSUPPORTED);
+    let known = [SERVICE_KEYS, runtime::KEYS].concat();
+    cx.check_keys(path, map, &known, SERVICE_UNSUPPORTED);
+    let runtime_scope = RuntimeScope {
+        services: scope.services,
+        files: scope.files,
+        v1: scope.format == Format::V1,
+    };
 
     let mut svc = Service {
         build: build(cx, scope, path, map)?,
@@ -244,8 +253,21 @@ pub(crate) fn service(
             }
             "hostname" => svc.hostname = non_empty(cx, &p, value, "a hostname")?,
             "networks" => svc.networks = networks(cx, scope, &p, value)?,
+            other if runtime::KEYS.contains(&other) => {
+                runtime::read(cx, &runtime_scope, &p, other, value, &mut svc.runtime)?;
+            }
             _ => {}
         }
+    }
+    if svc.restart.is_none() {
+        svc.restart = svc.runtime.deploy_restart;
+    }
+    if svc.runtime.network_mode.is_some() && !svc.networks.is_empty() {
+        return Err(cx.invalid(
+            &path.key("network_mode"),
+            "`network_mode` and `networks` cannot be combined",
+            "one of the two",
+        ));
     }
     if svc.image.is_none() && svc.build.is_none() {
         return Err(cx.invalid(
@@ -976,24 +998,64 @@ fn networks(
                         cx.check_keys(
                             &np,
                             long,
-                            &["aliases"],
                             &[
+                                "aliases",
                                 "ipv4_address",
                                 "ipv6_address",
                                 "link_local_ips",
+                                "priority",
                                 "mac_address",
                                 "driver_opts",
-                                "priority",
                                 "gw_priority",
                                 "interface_name",
                             ],
+                            &[],
                         );
+                        for (key, api) in [
+                            ("mac_address", "1.44"),
+                            ("driver_opts", "1.46"),
+                            ("gw_priority", "1.48"),
+                            ("interface_name", "1.49"),
+                        ] {
+                            if long.get(key).is_some_and(|v| !untag(v).is_null()) {
+                                return Err(cx.invalid(
+                                    &np.key(key),
+                                    format!(
+                                        "a per-network `{key}` needs Engine API {api}; stevedore \
+                                         speaks 1.41"
+                                    ),
+                                    "the network entry without it",
+                                ));
+                            }
+                        }
+                        let address =
+                            |key: &str| cx.opt_string(&np.key(key), long.get(key), "an IP address");
                         ServiceNetwork {
                             aliases: match long.get("aliases") {
                                 Some(v) => {
                                     cx.string_list(&np.key("aliases"), v, "a list of hostnames")?
                                 }
                                 None => Vec::new(),
+                            },
+                            ipv4_address: address("ipv4_address")?,
+                            ipv6_address: address("ipv6_address")?,
+                            link_local_ips: match long.get("link_local_ips") {
+                                Some(v) => cx.string_list(
+                                    &np.key("link_local_ips"),
+                                    v,
+                                    "a list of addresses",
+                                )?,
+                                None => Vec::new(),
+                            },
+                            priority: match long.get("priority") {
+                                Some(v) => Some(
+                                    scalar_text(v)
+                                        .and_then(|t| t.trim().parse::<i64>().ok())
+                                        .ok_or_else(|| {
+                                            cx.wrong(&np.key("priority"), v, "a whole number")
+                                        })?,
+                                ),
+                                None => None,
                             },
                         }
                     }

@@ -3,6 +3,8 @@
 //! container counts as started or healthy; [`names`] names what is created. The commands in
 //! `commands::lifecycle` apply the plan through `engine`.
 
+pub mod external;
+pub mod host;
 pub mod lock;
 pub mod names;
 pub mod plan;

@@ -29,6 +29,7 @@
 //! compose_file = "docker/app/prod/docker-compose.yml"
 //! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
 //! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
+//! web_service = "proxy"             # the service Elastic Beanstalk routes port 80 to
 //! ```
 
 use std::path::Path;
@@ -160,6 +161,8 @@ pub struct EnvironmentSection {
     pub bundle_format: Option<String>,
     /// `s3://bucket/key` of a docker `config.json` the instances use to pull private images.
     pub registry_auth: Option<String>,
+    /// The service the load balancer reaches (port 80 of the instance).
+    pub web_service: Option<String>,
 }
 
 /// Read and validate `stevedore.toml`.

@@ -77,6 +77,7 @@ fn render_error(format: BundleFormat, text: &str, pins: &ImagePins) -> String {
             pins,
             root: root.path(),
             auth: None,
+            web: None,
         },
     )
     .map(|_| ())
@@ -95,6 +96,7 @@ fn rendered(format: BundleFormat, text: &str, auth: Option<&S3Ref>) -> super::Ru
             pins: &pins,
             root: root.path(),
             auth,
+            web: None,
         },
     )
     .expect("render")
@@ -136,6 +138,7 @@ fn v2_from_the_prod_compose_file() {
                     "memoryReservation": 256,
                     "links": ["app"],
                     "portMappings": [{"hostPort": 80, "containerPort": 80}],
+                    "dependsOn": [{"containerName": "app", "condition": "HEALTHY"}],
                     "mountPoints": [
                         {"sourceVolume": "docker-proxy-nginx-conf", "containerPath": "/etc/nginx/nginx.conf", "readOnly": true}
                     ]
@@ -151,7 +154,13 @@ fn v2_from_the_prod_compose_file() {
     );
     assert_eq!(files.mounts, vec!["app/dist", "docker/proxy/nginx.conf"]);
     let notes = files.notes.join("\n");
-    assert!(notes.contains("8000:80 is published as 80:80"), "{notes}");
+    assert!(
+        notes.contains(
+            "routes port 80 to service `proxy` (container port 80): it is the only service that \
+             publishes a TCP port"
+        ),
+        "{notes}"
+    );
     assert!(
         notes.contains("DATABASE_URL, FROM_SHELL come from variables"),
         "{notes}"
@@ -189,12 +198,23 @@ fn v2_links_dependencies_keeps_port_80_and_refuses_what_ecs_cannot_run() {
         &ImagePins::new(),
     );
     assert!(err.contains("never build"), "{err}");
-    let err = render_error(
+    // A path outside the project is the instance's own: a host volume, with a note.
+    let files = rendered(
         BundleFormat::V2,
-        "services:\n  app:\n    build: .\n    volumes: [\"/etc:/etc\"]\n",
-        &pins(),
+        "services:\n  app:\n    build: .\n    volumes: [\"/etc/ssl:/etc/ssl:ro\"]\n",
+        None,
     );
-    assert!(err.contains("outside the project"), "{err}");
+    let doc: Value = serde_json::from_slice(&files.files[0].data).expect("json");
+    assert_eq!(
+        doc["volumes"],
+        json!([{"name": "host-etc-ssl", "host": {"sourcePath": "/etc/ssl"}}])
+    );
+    assert_eq!(
+        doc["containerDefinitions"][0]["mountPoints"],
+        json!([{"sourceVolume": "host-etc-ssl", "containerPath": "/etc/ssl", "readOnly": true}])
+    );
+    assert!(files.notes.iter().any(|n| n.contains("must exist there")));
+    assert!(files.mounts.is_empty());
 }
 
 #[test]
