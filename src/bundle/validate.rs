@@ -796,4 +796,37 @@ mod tests {
         let warnings = check(&[(DOCKERRUN, r#"{"AWSEBDockerrunVersion":"1","Image":{"Name":"x"},"Ports":[{"ContainerPort":"80"},{"ContainerPort":"81"}]}"#)]).expect("valid");
         assert!(warnings[0].contains("only the first"), "{warnings:?}");
     }
+
+    #[test]
+    fn dockerrun_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dockerrun");
+        let mut failures = Vec::new();
+        let mut cases = 0;
+        for entry in std::fs::read_dir(&dir).expect("tests/data/dockerrun") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            cases += 1;
+            let data = std::fs::read(&path).expect("read");
+            let expect = std::fs::read_to_string(path.with_extension("expect")).expect("expect");
+            let want = expect
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or_default()
+                .to_owned();
+            let got = run_files(&[StagedFile::new(DOCKERRUN, data)]).map_err(|e| e.to_string());
+            let ok = match (&got, want.strip_prefix("error:")) {
+                (Ok(_), None) => want == "ok",
+                (Err(err), Some(needle)) => err.contains(needle.trim()),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{}: wanted {want}, got {got:?}", path.display()));
+            }
+        }
+        assert!(cases >= 7, "only {cases} cases found");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }

@@ -24,3 +24,4 @@ mod proxy;
 mod publish;
 mod release;
 mod rig;
+mod runtime;

@@ -217,7 +217,11 @@ fn normal(container: &Value, names: &Names) -> Value {
     // The keys beyond the basics (capabilities, namespaces, resources, logging, …). Left out:
     // StopTimeout, which docker-compose 1.x never sets (it applies stop_grace_period itself).
     let runtime = json!({
-        "hostname": config["Hostname"],
+        // Docker's default hostname is the container's short id.
+        "hostname": match config["Hostname"].as_str() {
+            Some(h) if is_short_id(h) => json!("<id>"),
+            _ => config["Hostname"].clone(),
+        },
         "domainname": config["Domainname"],
         "stop_signal": config["StopSignal"],
         "cap_add": host["CapAdd"],
