@@ -137,6 +137,10 @@ pub const REFUSED: &[(&str, &str)] = &[
         "blkio_config",
         "block IO weights and limits are not supported yet",
     ),
+    (
+        "mac_address",
+        "a fixed MAC address is set per network from Engine API 1.44; stevedore speaks 1.41",
+    ),
 ];
 
 /// How the container's network namespace is set up, when not by `networks:`.
@@ -388,9 +392,6 @@ pub struct Runtime {
     /// The NIS domain name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
-    /// The MAC address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<String>,
     /// The logging driver and its options.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
@@ -446,7 +447,7 @@ impl Runtime {
     /// The compose keys in use, for formats that cannot express some of them.
     pub fn keys_in_use(&self) -> Vec<&'static str> {
         let r = &self.resources;
-        let checks: [(&'static str, bool); 44] = [
+        let checks: [(&'static str, bool); 43] = [
             ("cap_add", !self.cap_add.is_empty()),
             ("cap_drop", !self.cap_drop.is_empty()),
             ("network_mode", self.network_mode.is_some()),
@@ -473,7 +474,6 @@ impl Runtime {
             ("read_only", self.read_only),
             ("security_opt", !self.security_opt.is_empty()),
             ("domainname", self.domainname.is_some()),
-            ("mac_address", self.mac_address.is_some()),
             ("logging", self.logging.is_some()),
             ("mem_limit", r.memory.is_some()),
             ("mem_reservation", r.memory_reservation.is_some()),
@@ -688,7 +688,6 @@ pub(crate) fn read(
         "privileged" => rt.privileged = cx.bool(p, value)?,
         "read_only" => rt.read_only = cx.bool(p, value)?,
         "domainname" => rt.domainname = text(cx, p, value)?,
-        "mac_address" => rt.mac_address = text(cx, p, value)?,
         "logging" => rt.logging = logging(cx, p, value)?,
         "log_driver" => {
             rt.logging.get_or_insert_with(Logging::default).driver = text(cx, p, value)?;
