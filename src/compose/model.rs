@@ -367,7 +367,7 @@ pub struct Healthcheck {
 }
 
 /// Durations as Docker counts them: whole milliseconds, written `500ms` or `90s`.
-fn serialize_duration<S: Serializer>(
+pub(crate) fn serialize_duration<S: Serializer>(
     duration: &Option<Duration>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {

@@ -347,7 +347,7 @@ pub struct Runtime {
     /// How long `stop` waits before it kills.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_duration"
+        serialize_with = "super::model::serialize_duration"
     )]
     pub stop_grace_period: Option<Duration>,
     /// Resource limits of processes, by name (`nofile`, `nproc`, …).
@@ -503,19 +503,6 @@ impl Runtime {
             .filter(|(_, used)| *used)
             .map(|(key, _)| key)
             .collect()
-    }
-}
-
-fn serialize_duration<S: Serializer>(
-    duration: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match duration {
-        Some(d) if d.as_millis() % 1000 == 0 => {
-            serializer.serialize_str(&format!("{}s", d.as_secs()))
-        }
-        Some(d) => serializer.serialize_str(&format!("{}ms", d.as_millis())),
-        None => serializer.serialize_none(),
     }
 }
 

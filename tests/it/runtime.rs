@@ -25,6 +25,13 @@ fn start(project: &Project, compose_project: &str, extra: &[&str]) -> crate::sup
     project.run(args)
 }
 
+fn down(project: &Project, compose_project: &str) {
+    let file = "docker/rt/docker-compose.yml";
+    project
+        .run(["down", "rt", "-f", file, "-p", compose_project])
+        .success();
+}
+
 #[test]
 fn detach_does_not_wait_for_health_checks_nothing_depends_on_and_wait_does() {
     if !docker::ready() {
@@ -45,16 +52,7 @@ fn detach_does_not_wait_for_health_checks_nothing_depends_on_and_wait_does() {
     let out = start(&project, &name, &["--wait", "--timeout", "1m"]);
     assert_ne!(out.code, Some(0), "stderr:\n{}", out.stderr);
     assert!(out.stderr.contains("unhealthy"), "{}", out.stderr);
-    project
-        .run([
-            "down",
-            "rt",
-            "-f",
-            "docker/rt/docker-compose.yml",
-            "-p",
-            &name,
-        ])
-        .success();
+    down(&project, &name);
 }
 
 #[test]
@@ -113,16 +111,7 @@ fn a_secret_file_is_mounted_read_only_where_compose_mounts_it() {
         "echo x > /run/secrets/token",
     ]);
     assert!(write.is_err(), "the secret is read-only");
-    project
-        .run([
-            "down",
-            "rt",
-            "-f",
-            "docker/rt/docker-compose.yml",
-            "-p",
-            &name,
-        ])
-        .success();
+    down(&project, &name);
 }
 
 #[test]
