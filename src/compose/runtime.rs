@@ -105,14 +105,6 @@ pub const REFUSED: &[(&str, &str)] = &[
         "a Windows gMSA credential spec; stevedore runs Linux containers only",
     ),
     (
-        "gpus",
-        "GPU device requests are not supported yet; run the service with Compose",
-    ),
-    (
-        "label_file",
-        "labels from files are not read yet; write the labels under `labels:`",
-    ),
-    (
         "models",
         "AI models are provided by Docker Model Runner, which stevedore does not drive",
     ),
@@ -132,10 +124,6 @@ pub const REFUSED: &[(&str, &str)] = &[
         "use_api_socket",
         "it hands the Docker API socket and credentials to the container; mount \
          /var/run/docker.sock explicitly if that is what you want",
-    ),
-    (
-        "blkio_config",
-        "block IO weights and limits are not supported yet",
     ),
     (
         "mac_address",
@@ -198,6 +186,50 @@ pub struct Device {
     pub container: String,
     /// cgroup permissions, e.g. `rwm`.
     pub permissions: String,
+}
+
+/// A request for devices a driver provides (GPUs): `gpus:` or
+/// `deploy.resources.reservations.devices`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceRequest {
+    /// The driver, e.g. `nvidia` (`None`: the one that has the capabilities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// How many (`-1`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Specific devices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    /// What the devices must be able to do, e.g. `gpu`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    /// Driver options.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, String>,
+}
+
+/// `blkio_config:`: block IO weight and limits (rates in bytes or operations per second).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Blkio {
+    /// Relative weight, 10–1000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    /// Per-device weights, `(path, weight)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<(String, u16)>,
+    /// Read bytes per second, `(path, rate)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<(String, i64)>,
+    /// Write bytes per second.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<(String, i64)>,
+    /// Read operations per second.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<(String, i64)>,
+    /// Write operations per second.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<(String, i64)>,
 }
 
 /// `logging:` (or the v1 `log_driver`/`log_opt`).
@@ -380,6 +412,15 @@ pub struct Runtime {
     /// cgroup device rules.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_cgroup_rules: Vec<String>,
+    /// Driver devices (GPUs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_requests: Vec<DeviceRequest>,
+    /// Block IO weight and limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio: Option<Blkio>,
+    /// Labels read from `label_file:` files, under the service's own `labels:`.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub file_labels: IndexMap<String, String>,
     /// Extended privileges.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,
@@ -447,7 +488,7 @@ impl Runtime {
     /// The compose keys in use, for formats that cannot express some of them.
     pub fn keys_in_use(&self) -> Vec<&'static str> {
         let r = &self.resources;
-        let checks: [(&'static str, bool); 43] = [
+        let checks: [(&'static str, bool); 45] = [
             ("cap_add", !self.cap_add.is_empty()),
             ("cap_drop", !self.cap_drop.is_empty()),
             ("network_mode", self.network_mode.is_some()),
@@ -470,6 +511,8 @@ impl Runtime {
             ("tmpfs", !self.tmpfs.is_empty()),
             ("devices", !self.devices.is_empty()),
             ("device_cgroup_rules", !self.device_cgroup_rules.is_empty()),
+            ("gpus", !self.device_requests.is_empty()),
+            ("blkio_config", self.blkio.is_some()),
             ("privileged", self.privileged),
             ("read_only", self.read_only),
             ("security_opt", !self.security_opt.is_empty()),
@@ -730,6 +773,9 @@ pub(crate) fn read(
         // `develop:` drives `docker compose watch`; like `docker compose up` without `--watch`,
         // `start` does not act on it, and it does not change the container.
         "develop" => {}
+        "gpus" => rt.device_requests.extend(gpus(cx, p, value)?),
+        "blkio_config" => rt.blkio = blkio(cx, p, value)?,
+        "label_file" => rt.file_labels = label_files(cx, p, value)?,
         other => {
             return Err(cx.invalid(
                 p,
@@ -1295,19 +1341,19 @@ fn deploy(
                     n,
                 )?;
             }
-            for unsupported in ["devices", "generic_resources"] {
-                if reservations
-                    .get(unsupported)
-                    .is_some_and(|v| !untag(v).is_null())
-                {
-                    return Err(cx.invalid(
-                        &vp.key(unsupported),
-                        format!(
-                            "`{unsupported}` reservations (GPUs and the like) are not supported yet"
-                        ),
-                        "the service without them",
-                    ));
-                }
+            if let Some(devices) = reservations.get("devices") {
+                let requests = device_requests(cx, &vp.key("devices"), devices)?;
+                rt.device_requests.extend(requests);
+            }
+            if reservations
+                .get("generic_resources")
+                .is_some_and(|v| !untag(v).is_null())
+            {
+                return Err(cx.invalid(
+                    &vp.key("generic_resources"),
+                    "generic resources are advertised by Swarm nodes; the Engine has no equivalent",
+                    "`devices:` for driver devices such as GPUs",
+                ));
             }
             // `cpus` reservations have no Engine equivalent; Compose passes them nowhere either.
         }
@@ -1343,6 +1389,188 @@ fn deploy(
         });
     }
     Ok(())
+}
+
+/// `gpus: all`, or a list of `{driver, count, device_ids, capabilities, options}`; every request
+/// asks for the `gpu` capability, as Compose's do.
+fn gpus(cx: &mut Cx<'_>, p: &KeyPath, value: &Value) -> Result<Vec<DeviceRequest>, ComposeError> {
+    if scalar_text(value).is_some_and(|t| t == "all") {
+        return Ok(vec![DeviceRequest {
+            count: Some(-1),
+            capabilities: vec!["gpu".to_owned()],
+            ..DeviceRequest::default()
+        }]);
+    }
+    let mut requests = device_requests(cx, p, value)?;
+    for request in &mut requests {
+        if !request.capabilities.iter().any(|c| c == "gpu") {
+            request.capabilities.push("gpu".to_owned());
+        }
+    }
+    Ok(requests)
+}
+
+/// A list of device requests (`deploy.resources.reservations.devices` and the long `gpus:`).
+fn device_requests(
+    cx: &mut Cx<'_>,
+    p: &KeyPath,
+    value: &Value,
+) -> Result<Vec<DeviceRequest>, ComposeError> {
+    const EXPECTED: &str =
+        "a list of `{capabilities: [gpu], driver: …, count: <n>|all, device_ids: […]}`";
+    let mut out = Vec::new();
+    for (i, item) in cx.list(p, value, EXPECTED)?.iter().enumerate() {
+        let ip = p.index(i);
+        let map = cx.mapping(&ip, item, EXPECTED)?;
+        cx.check_keys(
+            &ip,
+            map,
+            &["capabilities", "driver", "count", "device_ids", "options"],
+            &[],
+        );
+        let count = match map.get("count") {
+            None => None,
+            Some(v) if scalar_text(v).is_some_and(|t| t == "all") => Some(-1),
+            Some(v) => int(cx, &ip.key("count"), v)?,
+        };
+        let strings = |key: &str| match map.get(key) {
+            Some(v) => cx.string_list(&ip.key(key), v, "a list of strings"),
+            None => Ok(Vec::new()),
+        };
+        out.push(DeviceRequest {
+            driver: match map.get("driver") {
+                Some(v) => text(cx, &ip.key("driver"), v)?,
+                None => None,
+            },
+            count,
+            device_ids: strings("device_ids")?,
+            capabilities: strings("capabilities")?,
+            options: match map.get("options") {
+                Some(v) => filled(cx, &ip.key("options"), v)?,
+                None => IndexMap::new(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// One `{path, weight|rate}` entry list of `blkio_config`.
+fn blkio_entries(
+    cx: &Cx<'_>,
+    p: &KeyPath,
+    map: &Mapping,
+    key: &str,
+) -> Result<Vec<(String, KeyPath, Value)>, ComposeError> {
+    let kp = p.key(key);
+    let Some(list) = map.get(key) else {
+        return Ok(Vec::new());
+    };
+    let field = if key == "weight_device" {
+        "weight"
+    } else {
+        "rate"
+    };
+    let mut out = Vec::new();
+    for (i, item) in cx
+        .list(&kp, list, "a list of `{path: …, rate: …}`")?
+        .iter()
+        .enumerate()
+    {
+        let ip = kp.index(i);
+        let entry = cx.mapping(&ip, item, "a mapping with `path`")?;
+        let Some(path) = cx.opt_string(&ip.key("path"), entry.get("path"), "a device path")? else {
+            return Err(cx.invalid(&ip, "the entry has no `path`", "`path: /dev/…`"));
+        };
+        let Some(v) = entry.get(field) else {
+            return Err(cx.invalid(&ip, format!("the entry has no `{field}`"), field));
+        };
+        out.push((path, ip.key(field), v.clone()));
+    }
+    Ok(out)
+}
+
+fn blkio_weight(cx: &Cx<'_>, p: &KeyPath, value: &Value) -> Result<u16, ComposeError> {
+    scalar_text(value)
+        .and_then(|t| t.trim().parse::<u16>().ok())
+        .filter(|w| (10..=1000).contains(w))
+        .ok_or_else(|| cx.wrong(p, value, "a weight from 10 to 1000"))
+}
+
+fn blkio(cx: &mut Cx<'_>, p: &KeyPath, value: &Value) -> Result<Option<Blkio>, ComposeError> {
+    const RATES: [&str; 4] = [
+        "device_read_bps",
+        "device_write_bps",
+        "device_read_iops",
+        "device_write_iops",
+    ];
+    let map = match untag(value) {
+        Value::Null => return Ok(None),
+        other => cx.mapping(
+            p,
+            other,
+            "a mapping with `weight`, `weight_device`, `device_*`",
+        )?,
+    };
+    let mut known = vec!["weight", "weight_device"];
+    known.extend(RATES);
+    cx.check_keys(p, map, &known, &[]);
+    let mut out = Blkio {
+        weight: match map.get("weight") {
+            Some(v) => Some(blkio_weight(cx, &p.key("weight"), v)?),
+            None => None,
+        },
+        ..Blkio::default()
+    };
+    for (path, wp, v) in blkio_entries(cx, p, map, "weight_device")? {
+        out.weight_device.push((path, blkio_weight(cx, &wp, &v)?));
+    }
+    for key in RATES {
+        let mut list = Vec::new();
+        for (path, rp, v) in blkio_entries(cx, p, map, key)? {
+            let rate = if key.ends_with("bps") {
+                size(cx, &rp, &v)?
+            } else {
+                int(cx, &rp, &v)?
+            };
+            list.push((path, rate.unwrap_or(0)));
+        }
+        match key {
+            "device_read_bps" => out.device_read_bps = list,
+            "device_write_bps" => out.device_write_bps = list,
+            "device_read_iops" => out.device_read_iops = list,
+            _ => out.device_write_iops = list,
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `label_file:`: one file or a list, each read as dotenv lines `KEY=value` (later files win).
+fn label_files(
+    cx: &Cx<'_>,
+    p: &KeyPath,
+    value: &Value,
+) -> Result<IndexMap<String, String>, ComposeError> {
+    let listed = matches!(untag(value), Value::Sequence(_));
+    let mut out = IndexMap::new();
+    for (i, raw) in one_or_list(cx, p, value)?.into_iter().enumerate() {
+        let ip = if listed { p.index(i) } else { p.clone() };
+        let home = (cx.vars)("HOME");
+        let path = paths::resolve(cx.base_dir, &raw, home.as_deref())
+            .map_err(|problem| cx.invalid(&ip, problem, "a file path"))?;
+        let file = crate::project::dotenv::read(&path).map_err(|err| {
+            cx.invalid(
+                &ip,
+                format!("cannot read the label file: {err}"),
+                "a file of `KEY=value` lines",
+            )
+        })?;
+        for key in file.keys() {
+            if let Some(v) = file.get(key) {
+                out.insert(key.to_owned(), v.to_owned());
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

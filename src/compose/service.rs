@@ -191,6 +191,12 @@ pub(crate) fn service(
     if svc.restart.is_none() {
         svc.restart = svc.runtime.deploy_restart;
     }
+    if !svc.runtime.file_labels.is_empty() {
+        // Labels from `label_file:` first; the service's own `labels:` win.
+        let mut labels = std::mem::take(&mut svc.runtime.file_labels);
+        labels.extend(std::mem::take(&mut svc.labels));
+        svc.labels = labels;
+    }
     if svc.runtime.network_mode.is_some() && !svc.networks.is_empty() {
         return Err(cx.invalid(
             &path.key("network_mode"),

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HostConfig, HostConfigCgroupnsModeEnum,
-    HostConfigIsolationEnum, HostConfigLogConfig, ResourcesUlimits,
+    ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, HostConfigCgroupnsModeEnum,
+    HostConfigIsolationEnum, HostConfigLogConfig, ResourcesBlkioWeightDevice, ResourcesUlimits,
+    ThrottleDevice,
 };
 use serde::Serialize;
 
@@ -56,6 +57,14 @@ pub struct HostOptions {
     pub devices: Vec<(String, String, String)>,
     /// cgroup device rules.
     pub device_cgroup_rules: Vec<String>,
+    /// Driver devices (GPUs): `(driver, count, device ids, capabilities, options)`.
+    pub device_requests: Vec<DeviceRequestSpec>,
+    /// Block IO weight.
+    pub blkio_weight: Option<u16>,
+    /// Per-device block IO weights.
+    pub blkio_weight_device: Vec<(String, u16)>,
+    /// Per-device limits: read bytes/s, write bytes/s, read IO/s, write IO/s.
+    pub blkio_limits: [Vec<(String, i64)>; 4],
     /// Privileged mode.
     pub privileged: bool,
     /// Read-only root file system.
@@ -110,6 +119,32 @@ pub struct HostOptions {
     pub volume_driver: Option<String>,
     /// Storage driver options.
     pub storage_opt: Vec<(String, String)>,
+}
+
+/// One request for driver devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceRequestSpec {
+    /// The driver (`None`: any with the capabilities).
+    pub driver: Option<String>,
+    /// How many (`-1`: all).
+    pub count: Option<i64>,
+    /// Specific devices.
+    pub device_ids: Vec<String>,
+    /// Required capabilities (one set).
+    pub capabilities: Vec<String>,
+    /// Driver options.
+    pub options: Vec<(String, String)>,
+}
+
+fn throttle(list: &[(String, i64)]) -> Option<Vec<ThrottleDevice>> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|(path, rate)| ThrottleDevice {
+                path: Some(path.clone()),
+                rate: Some(*rate),
+            })
+            .collect()
+    })
 }
 
 fn non_empty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
@@ -169,6 +204,33 @@ impl HostOptions {
                 .collect()
         });
         host.device_cgroup_rules = non_empty(&self.device_cgroup_rules);
+        host.device_requests = (!self.device_requests.is_empty()).then(|| {
+            self.device_requests
+                .iter()
+                .map(|r| DeviceRequest {
+                    driver: r.driver.clone(),
+                    count: r.count,
+                    device_ids: non_empty(&r.device_ids),
+                    capabilities: non_empty(&r.capabilities).map(|c| vec![c]),
+                    options: map(&r.options),
+                })
+                .collect()
+        });
+        host.blkio_weight = self.blkio_weight;
+        host.blkio_weight_device = (!self.blkio_weight_device.is_empty()).then(|| {
+            self.blkio_weight_device
+                .iter()
+                .map(|(path, weight)| ResourcesBlkioWeightDevice {
+                    path: Some(path.clone()),
+                    weight: Some(usize::from(*weight)),
+                })
+                .collect()
+        });
+        let [read_bps, write_bps, read_iops, write_iops] = &self.blkio_limits;
+        host.blkio_device_read_bps = throttle(read_bps);
+        host.blkio_device_write_bps = throttle(write_bps);
+        host.blkio_device_read_iops = throttle(read_iops);
+        host.blkio_device_write_iops = throttle(write_iops);
         host.privileged = self.privileged.then_some(true);
         host.readonly_rootfs = self.read_only.then_some(true);
         host.security_opt = non_empty(&self.security_opt);

@@ -5,7 +5,7 @@ use super::names;
 use super::plan::Target;
 use crate::compose::Service;
 use crate::compose::runtime::Namespace;
-use crate::engine::host_options::HostOptions;
+use crate::engine::host_options::{DeviceRequestSpec, HostOptions};
 
 /// The Engine settings of `service`'s container; `service:<name>` namespaces name the other
 /// service's container.
@@ -53,6 +53,35 @@ pub fn options(target: &Target<'_>, service: &Service) -> HostOptions {
             .map(|d| (d.host.clone(), d.container.clone(), d.permissions.clone()))
             .collect(),
         device_cgroup_rules: rt.device_cgroup_rules.clone(),
+        device_requests: rt
+            .device_requests
+            .iter()
+            .map(|r| DeviceRequestSpec {
+                driver: r.driver.clone(),
+                count: r.count,
+                device_ids: r.device_ids.clone(),
+                capabilities: r.capabilities.clone(),
+                options: pairs(&r.options),
+            })
+            .collect(),
+        blkio_weight: rt.blkio.as_ref().and_then(|b| b.weight),
+        blkio_weight_device: rt
+            .blkio
+            .as_ref()
+            .map(|b| b.weight_device.clone())
+            .unwrap_or_default(),
+        blkio_limits: rt
+            .blkio
+            .as_ref()
+            .map(|b| {
+                [
+                    b.device_read_bps.clone(),
+                    b.device_write_bps.clone(),
+                    b.device_read_iops.clone(),
+                    b.device_write_iops.clone(),
+                ]
+            })
+            .unwrap_or_default(),
         privileged: rt.privileged,
         read_only: rt.read_only,
         security_opt: rt.security_opt.clone(),

@@ -116,7 +116,7 @@ fn a_secret_file_is_mounted_read_only_where_compose_mounts_it() {
 
 #[test]
 fn a_key_the_engine_cannot_be_asked_for_exits_3_naming_file_and_line() {
-    let project = project("services:\n  app:\n    image: busybox\n    gpus: all\n");
+    let project = project("services:\n  app:\n    image: busybox\n    annotations: {a: b}\n");
     project
         .run([
             "start",
@@ -127,5 +127,5 @@ fn a_key_the_engine_cannot_be_asked_for_exits_3_naming_file_and_line() {
         ])
         .code(3)
         .stderr_has("docker-compose.yml:4")
-        .stderr_has("`gpus` is not supported by stevedore");
+        .stderr_has("`annotations` is not supported by stevedore");
 }

@@ -279,7 +279,89 @@ const SUPPORTED: &[&str] = &[
     "runtime",
     "storage_opt",
     "platform",
+    "gpus",
+    "blkio_config",
 ];
+
+/// `blkio_config` in the Compose spec's form.
+fn blkio(b: &crate::compose::runtime::Blkio) -> Value {
+    let mut out = Mapping::new();
+    if let Some(weight) = b.weight {
+        out.insert(s("weight"), Value::Number(weight.into()));
+    }
+    let entries = |field: &str, list: Vec<(String, i64)>| {
+        Value::Sequence(
+            list.into_iter()
+                .map(|(path, n)| {
+                    let mut entry = Mapping::new();
+                    entry.insert(s("path"), s(path));
+                    entry.insert(s(field), Value::Number(n.into()));
+                    Value::Mapping(entry)
+                })
+                .collect(),
+        )
+    };
+    let weights = b
+        .weight_device
+        .iter()
+        .map(|(p, w)| (p.clone(), i64::from(*w)))
+        .collect();
+    for (key, field, list) in [
+        ("weight_device", "weight", weights),
+        ("device_read_bps", "rate", b.device_read_bps.clone()),
+        ("device_write_bps", "rate", b.device_write_bps.clone()),
+        ("device_read_iops", "rate", b.device_read_iops.clone()),
+        ("device_write_iops", "rate", b.device_write_iops.clone()),
+    ] {
+        if !list.is_empty() {
+            out.insert(s(key), entries(field, list));
+        }
+    }
+    Value::Mapping(out)
+}
+
+/// GPU requests as `deploy.resources.reservations.devices`.
+fn device_reservations(rt: &Runtime) -> Value {
+    let devices: Vec<Value> = rt
+        .device_requests
+        .iter()
+        .map(|r| {
+            let mut entry = Mapping::new();
+            if let Some(driver) = &r.driver {
+                entry.insert(s("driver"), s(driver.clone()));
+            }
+            match r.count {
+                Some(-1) => {
+                    entry.insert(s("count"), s("all"));
+                }
+                Some(n) => {
+                    entry.insert(s("count"), Value::Number(n.into()));
+                }
+                None => {}
+            }
+            if !r.device_ids.is_empty() {
+                entry.insert(s("device_ids"), list(r.device_ids.iter().cloned()));
+            }
+            entry.insert(s("capabilities"), list(r.capabilities.iter().cloned()));
+            if !r.options.is_empty() {
+                let options: Mapping = r
+                    .options
+                    .iter()
+                    .map(|(k, v)| (s(k.clone()), s(v.clone())))
+                    .collect();
+                entry.insert(s("options"), Value::Mapping(options));
+            }
+            Value::Mapping(entry)
+        })
+        .collect();
+    let mut reservations = Mapping::new();
+    reservations.insert(s("devices"), Value::Sequence(devices));
+    let mut resources = Mapping::new();
+    resources.insert(s("reservations"), Value::Mapping(reservations));
+    let mut deploy = Mapping::new();
+    deploy.insert(s("resources"), Value::Mapping(resources));
+    Value::Mapping(deploy)
+}
 
 /// The runtime keys, written back in the Compose spec's own forms.
 fn runtime_keys(rt: &Runtime, out: &mut Mapping) {
@@ -388,6 +470,11 @@ fn runtime_keys(rt: &Runtime, out: &mut Mapping) {
         ("runtime", text(&rt.runtime)),
         ("storage_opt", pairs(&rt.storage_opt)),
         ("platform", text(&rt.platform)),
+        ("blkio_config", rt.blkio.as_ref().map(blkio)),
+        (
+            "deploy",
+            (!rt.device_requests.is_empty()).then(|| device_reservations(rt)),
+        ),
     ];
     for (key, value) in entries {
         if let Some(value) = value {
