@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     if let Some((app, env)) = &create {
-        runtime.block_on(create_environment(&sim, app, env, &stack))?;
+        runtime.block_on(sim.create_ready(app, &[(env.as_str(), stack.as_str())]))?;
         println!("# created application {app} and environment {env} ({stack}): Ready");
     }
     use std::io::Write;
@@ -138,35 +138,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(sim);
     drop(server);
     Ok(())
-}
-
-/// Create `app` and its environment `env` on `stack` through the SDK, then wait until it is
-/// `Ready` (the emulator launches it in a few steps).
-async fn create_environment(
-    sim: &EbSim,
-    app: &str,
-    env: &str,
-    stack: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let eb = sim.client();
-    eb.create_application().application_name(app).send().await?;
-    eb.create_environment()
-        .application_name(app)
-        .environment_name(env)
-        .solution_stack_name(stack)
-        .send()
-        .await?;
-    for _ in 0..600 {
-        let out = eb
-            .describe_environments()
-            .environment_names(env)
-            .send()
-            .await?;
-        let status = out.environments().first().and_then(|e| e.status().cloned());
-        if status.as_ref().map(|s| s.as_str()) == Some("Ready") {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("environment {env} did not become Ready").into())
 }

@@ -8,6 +8,8 @@ pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod compose;
+pub mod doctor;
+pub mod eb;
 pub mod engine;
 pub mod exit;
 pub mod git;

@@ -13,6 +13,7 @@ pub mod handwritten;
 pub mod image_ref;
 pub mod json_positions;
 pub mod pins;
+pub mod prepare;
 pub mod render;
 mod select;
 pub mod validate;

@@ -1,69 +1,32 @@
 //! `stevedore bundle <env> <version> [-o FILE]`: the exact source bundle `deploy` uploads.
 //!
-//! The steps are shared with `deploy` ([`prepare`], then [`write`]): resolve the release's
-//! image pins, render (or rewrite) the run file, validate it, select the files and zip them.
-
-use std::path::{Path, PathBuf};
+//! The steps are shared with `deploy` ([`crate::bundle::prepare`]).
 
 use serde_json::json;
 
 use super::Context;
-use super::release_scope::ReleaseScope;
-use crate::bundle::{
-    self, BuildRequest, Built, BundleError, BundleFormat, DOCKERRUN, ImagePins, S3Ref, compose_raw,
-    handwritten, render,
-};
+use crate::bundle::prepare::{self, BundleOptions};
 use crate::cli::BundleArgs;
-use crate::compose;
-use crate::exit::{CommandError, ExitStatus};
-use crate::git::Git;
-use crate::hint;
-use crate::output::{Event, Report};
-use crate::project::settings::{self, Settings};
-use crate::release::{ReleaseRecord, ReleaseVersion};
-
-/// What `bundle` and `deploy` ask for.
-pub(super) struct BundleOptions<'a> {
-    /// The environment.
-    pub env: &'a str,
-    /// The version.
-    pub version: &'a str,
-    /// Accept version tags where no digest is recorded (never for deploy).
-    pub allow_unpinned: bool,
-    /// Bundle even when the run file cannot express all of the compose file.
-    pub allow_lossy: bool,
-}
-
-/// A bundle ready to be written: everything resolved and rendered, nothing on disk yet.
-pub(super) struct Prepared {
-    /// The environment's release side (project, repository, services).
-    pub scope: ReleaseScope,
-    /// The project's and environment's settings.
-    pub settings: Settings,
-    /// The version.
-    pub version: ReleaseVersion,
-    /// The release commit, when the version is released.
-    pub commit: Option<String>,
-    /// Our services' images.
-    pub pins: ImagePins,
-    /// The run file format (`Handwritten` when the environment has its own file).
-    pub format: String,
-    /// The run files, rendered.
-    pub run: render::RunFiles,
-}
+use crate::output::Report;
 
 /// Run `bundle`.
 pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
-    let prepared = prepare(
-        ctx,
+    let emit = |event| ctx.printer.emit(event);
+    let loaded = ctx.settings(Some(&args.env))?;
+    let prepared = prepare::prepare(
+        &loaded,
         &BundleOptions {
             env: &args.env,
             version: &args.version,
             allow_unpinned: args.allow_unpinned,
             allow_lossy: args.allow_lossy,
         },
+        &emit,
     )?;
-    let application = setting(&prepared.settings.application)
+    let application = prepared
+        .settings
+        .application
+        .get()
         .unwrap_or_else(|| prepared.scope.project.default_name());
     let out = match &args.output {
         Some(path) => ctx.start_dir.join(path),
@@ -72,7 +35,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             prepared.scope.env_name, prepared.version
         )),
     };
-    let built = write(ctx, &prepared, &out, &args.allow_secrets)?;
+    let built = prepare::write(&prepared, &out, &args.allow_secrets, &emit)?;
     let images: Vec<_> = prepared
         .pins
         .iter()
@@ -123,291 +86,4 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
         }),
         text,
     ))
-}
-
-/// A setting's value, if set.
-pub(super) fn setting(s: &settings::Setting) -> Option<String> {
-    s.value.clone().filter(|v| !v.is_empty())
-}
-
-/// Resolve and render everything a bundle of `options.version` needs.
-pub(super) fn prepare(ctx: &Context, options: &BundleOptions<'_>) -> anyhow::Result<Prepared> {
-    let version = ReleaseVersion::parse(options.version)?;
-    let scope = ReleaseScope::load(ctx, options.env)?;
-    let git = Git::new(&scope.project.root);
-    let loaded = ctx.settings(Some(options.env))?;
-    let env_settings = loaded
-        .resolution
-        .settings
-        .environment
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
-    let format = loaded
-        .resolution
-        .typed
-        .bundle_format
-        .ok_or_else(|| anyhow::anyhow!("environment settings missing"))?;
-    let auth = setting(&env_settings.registry_auth)
-        .map(|text| S3Ref::parse(&text))
-        .transpose()?;
-    let (pins, commit) = resolve_pins(ctx, &scope, &git, &version, options.allow_unpinned)?;
-    let environment = scope.project.environment(options.env)?;
-    let handwritten_path = environment.dir.join(DOCKERRUN);
-    let relative = |p: &Path| scope.project.relative(p);
-    let mut format_name = format.as_str().to_owned();
-    let run = if handwritten_path.is_file() {
-        let text = fs_err::read_to_string(&handwritten_path)?;
-        let (files, kind) = handwritten::rewrite(&text, &relative(&handwritten_path), &pins)?;
-        match kind {
-            handwritten::HandwrittenKind::RunFile => {
-                ctx.printer.emit(Event::info(format!(
-                    "Using the hand-written {} (bundle_format is not used)",
-                    relative(&handwritten_path)
-                )));
-                format_name = "handwritten".into();
-                files
-            }
-            handwritten::HandwrittenKind::AuthOnly => {
-                // v3 carries credentials for a compose bundle: render the compose file beside it.
-                let mut rendered = render_compose(
-                    &scope,
-                    &environment,
-                    BundleFormat::Compose,
-                    None,
-                    &pins,
-                    setting(&env_settings.web_service),
-                )?;
-                rendered.files.retain(|f| f.name != DOCKERRUN);
-                rendered.files.extend(files.files);
-                format_name = "compose".into();
-                rendered
-            }
-        }
-    } else {
-        let web = setting(&env_settings.web_service);
-        let mut run = render_compose(&scope, &environment, format, auth.as_ref(), &pins, web)?;
-        run.check_lossy(format, options.allow_lossy)?;
-        run
-    };
-    Ok(Prepared {
-        scope,
-        settings: loaded.resolution.settings.clone(),
-        version,
-        commit,
-        pins,
-        format: format_name,
-        run,
-    })
-}
-
-fn render_compose(
-    scope: &ReleaseScope,
-    environment: &crate::project::Environment,
-    format: BundleFormat,
-    auth: Option<&S3Ref>,
-    pins: &ImagePins,
-    web: Option<String>,
-) -> anyhow::Result<render::RunFiles> {
-    let Some(path) = &environment.compose_file else {
-        return Err(BundleError::Invalid(format!(
-            "environment `{}` has neither a compose file (docker/<service>/{}/docker-compose.yml) \
-             nor environments/{}/{DOCKERRUN} to make the run file from",
-            environment.name, environment.name, environment.name
-        ))
-        .into());
-    };
-    let dotenv_path = environment.dir.join(".env");
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
-    };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = compose::load_for_build(path, &vars)?;
-    let raw = compose_raw::read(path)?;
-    Ok(render::render(
-        format,
-        &render::RenderInput {
-            compose: &file,
-            raw: &raw,
-            pins,
-            root: &scope.project.root,
-            auth,
-            web: web.as_deref(),
-        },
-    )?)
-}
-
-/// Each service's image for `version`: the digest `publish` recorded in the release tag, or
-/// with `allow_unpinned` the version tag.
-fn resolve_pins(
-    ctx: &Context,
-    scope: &ReleaseScope,
-    git: &Git,
-    version: &ReleaseVersion,
-    allow_unpinned: bool,
-) -> anyhow::Result<(ImagePins, Option<String>)> {
-    let tag = version.git_tag();
-    let env = &scope.env_name;
-    let mut pins = ImagePins::new();
-    if !git.tag_exists(&tag) {
-        if !allow_unpinned {
-            return Err(CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "version {version} is not released (no tag {tag}); run `{}` and `{}` first \
-                     (or `bundle --allow-unpinned` to inspect a bundle now)",
-                    hint::command(&["release", env, &version.to_string()]),
-                    hint::command(&["publish", env, &version.to_string()])
-                ),
-            )
-            .into());
-        }
-        ctx.printer.emit(Event::warning(format!(
-            "{tag} does not exist yet: the bundle names the version tags, not digests, which \
-             deploy refuses (release and publish first)"
-        )));
-        for service in &scope.services {
-            pins.insert(
-                service,
-                &format!("{}:{}", scope.repository_of(service), version.image_tag()),
-            );
-        }
-        return Ok((pins, None));
-    }
-    let record = ReleaseRecord::parse(&git.tag_message(&tag)?);
-    let commit = git.commit_of(&tag);
-    let services: Vec<String> = if record.images.is_empty() {
-        scope.services.clone()
-    } else {
-        record.images.iter().map(|i| i.service.clone()).collect()
-    };
-    let mut unpinned = Vec::new();
-    for service in &services {
-        match record.digest_of(service) {
-            Some(pinned) => pins.insert(service, pinned),
-            None => {
-                let reference = record
-                    .images
-                    .iter()
-                    .find(|i| &i.service == service)
-                    .map(|i| i.reference.clone())
-                    .unwrap_or_else(|| {
-                        format!("{}:{}", scope.repository_of(service), version.image_tag())
-                    });
-                pins.insert(service, &reference);
-                unpinned.push(service.clone());
-            }
-        }
-    }
-    if !unpinned.is_empty() {
-        if !allow_unpinned {
-            return Err(CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "version {version} is released but not published: no digest recorded for {}; \
-                     run `{}` (deploys run images pinned by digest only)",
-                    unpinned.join(", "),
-                    hint::command(&["publish", env, &version.to_string()])
-                ),
-            )
-            .into());
-        }
-        ctx.printer.emit(Event::warning(format!(
-            "no digest recorded for {} (not published yet): the bundle names version tags, \
-             which deploy refuses",
-            unpinned.join(", ")
-        )));
-    }
-    Ok((pins, commit))
-}
-
-/// Write the prepared bundle to `out`, with progress and the notes as warnings.
-pub(super) fn write(
-    ctx: &Context,
-    prepared: &Prepared,
-    out: &Path,
-    allowed_secrets: &[PathBuf],
-) -> anyhow::Result<Built> {
-    for note in &prepared.run.notes {
-        ctx.printer.emit(Event::warning(note.clone()));
-    }
-    let environment = prepared
-        .scope
-        .project
-        .environment(&prepared.scope.env_name)?;
-    ctx.printer.emit(Event::step(format!(
-        "Bundling {} {} ({})",
-        prepared.scope.env_name, prepared.version, prepared.format
-    )));
-    let printer = ctx.printer.clone();
-    let built = bundle::build(
-        &BuildRequest {
-            root: &prepared.scope.project.root,
-            env_dir: &environment.dir,
-            run_files: &prepared.run.files,
-            mounts: &prepared.run.mounts,
-            allowed_secrets,
-            max_bytes: bundle::MAX_BUNDLE_BYTES,
-        },
-        out,
-        &mut |done, total| {
-            printer.emit(Event::Progress {
-                id: "bundle".into(),
-                message: "Zipping".into(),
-                current: done,
-                total: Some(total),
-            });
-        },
-    )?;
-    ctx.printer.emit(Event::ProgressDone {
-        id: "bundle".into(),
-        message: format!(
-            "Bundle written: {} member(s), {} bytes, sha256 {}",
-            built.members.len(),
-            built.size,
-            built.sha256
-        ),
-    });
-    for warning in &built.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
-    }
-    if let Some(commit) = &prepared.commit {
-        warn_if_not_the_release(ctx, prepared, commit, &built.members);
-    }
-    Ok(built)
-}
-
-/// The bundle takes project files from the working tree, as the EB CLI does (built assets are
-/// often untracked); say so when they are not the release commit's.
-fn warn_if_not_the_release(ctx: &Context, prepared: &Prepared, commit: &str, members: &[String]) {
-    let git = Git::new(&prepared.scope.project.root);
-    let mut changed: Vec<String> = Vec::new();
-    for args in [
-        &["diff", "--name-only", commit][..],
-        &["ls-files", "--others", "--exclude-standard"],
-    ] {
-        if let Ok(out) = git.run(args) {
-            changed.extend(out.lines().map(str::to_owned));
-        }
-    }
-    let differing: Vec<&String> = members
-        .iter()
-        .filter(|m| !m.starts_with(".ebextensions/") && changed.contains(m))
-        .collect();
-    if differing.is_empty() {
-        return;
-    }
-    let mut listed: Vec<String> = differing.iter().take(5).map(|m| m.to_string()).collect();
-    if differing.len() > 5 {
-        listed.push(format!("and {} more", differing.len() - 5));
-    }
-    ctx.printer.emit(Event::warning(format!(
-        "{} bundled file(s) differ from {}'s commit ({}): the bundle ships the working tree's; \
-         check out {} to ship the release's",
-        differing.len(),
-        prepared.version.git_tag(),
-        listed.join(", "),
-        prepared.version.git_tag()
-    )));
 }

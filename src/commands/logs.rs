@@ -4,14 +4,14 @@
 use serde_json::json;
 
 use super::Context;
-use super::follow;
-use super::lifecycle_scope::{self, Runtime};
 use crate::cli::{ComposeArgs, LogsArgs};
 use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::logs::{LogOptions, LogSource};
 use crate::engine::{self, labels};
 use crate::exit::{CommandError, ExitStatus};
+use crate::lifecycle::logs as follow;
 use crate::lifecycle::plan;
+use crate::lifecycle::scope::Runtime;
 use crate::output::Report;
 
 /// Run `logs`.
@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> anyhow::Result<Report> {
         file: args.file.clone(),
         project_name: args.project_name.clone(),
     };
-    let scope = lifecycle_scope::load(ctx, &args.env, &compose_args, Runtime::Skip)?;
+    let scope = ctx.env_scope(&args.env, &compose_args, Runtime::Skip)?;
     for service in &args.services {
         if !scope.file.services.contains_key(service) {
             let known: Vec<&str> = scope.file.services.keys().map(String::as_str).collect();
@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, args: LogsArgs) -> anyhow::Result<Report> {
         tail: args.tail,
         since: None,
     };
-    follow::follow(&docker, &ctx.printer, &sources, options).await?;
+    follow::follow(&docker, &sources, options, &|event| ctx.printer.emit(event)).await?;
     Ok(Report::ok(
         json!({
             "environment": scope.env(),

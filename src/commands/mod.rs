@@ -6,111 +6,30 @@
 mod bundle;
 mod completions;
 mod config;
+mod context;
 mod deploy;
 mod doctor;
-mod eb_follow;
-mod eb_scope;
+mod down;
 mod env_help;
-mod follow;
 mod history;
 mod image;
-mod lifecycle_scope;
 mod logs;
 mod man;
 mod oneoff;
 mod publish;
-mod readiness;
 mod release;
-mod release_scope;
 mod remote_status;
 mod rollback;
-mod service_images;
 mod start;
 mod status;
 mod stop;
 mod task;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use crate::cli::{Command, ImageAction};
+use crate::output::Report;
 
-use crate::cli::{Command, GlobalArgs, ImageAction};
-use crate::git::Git;
-use crate::output::{Event, Printer, Report};
-use crate::project::Project;
-use crate::project::settings::{self, FlagValues, Resolution};
-
+pub use context::Context;
 pub use env_help::env_help;
-
-/// What every command gets: the global flags, the printer and the starting directory.
-pub struct Context {
-    /// Global flags.
-    pub global: GlobalArgs,
-    /// The output layer.
-    pub printer: Printer,
-    /// The directory stevedore was started in (or `-C`).
-    pub start_dir: PathBuf,
-    /// Settings loaded so far, by environment: each is loaded (and its warnings shown) once.
-    pub loaded: Mutex<HashMap<Option<String>, Arc<Loaded>>>,
-}
-
-/// The project with its settings for one environment (or none).
-#[derive(Debug)]
-pub struct Loaded {
-    /// The project.
-    pub project: Project,
-    /// Its settings, typed values checked.
-    pub resolution: Resolution,
-}
-
-impl Context {
-    /// Discover and load the project.
-    pub fn project(&self) -> anyhow::Result<Project> {
-        Ok(Project::discover(&self.start_dir)?)
-    }
-
-    /// The project and its settings for `env` (checked to exist), loaded on first use and
-    /// shared after: the one place `settings::load` is called, so each command resolves its
-    /// settings once and shows their warnings once.
-    pub fn settings(&self, env: Option<&str>) -> anyhow::Result<Arc<Loaded>> {
-        let key = env.map(str::to_owned);
-        let cached = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
-            .cloned();
-        if let Some(loaded) = cached {
-            return Ok(loaded);
-        }
-        let project = self.project()?;
-        if let Some(env) = env {
-            project.environment(env)?;
-        }
-        let branch = Git::new(&project.root).eb_branch();
-        let resolution = settings::load(&project, &self.flag_values(), &branch, env)?;
-        for warning in &resolution.warnings {
-            self.printer.emit(Event::warning(warning.clone()));
-        }
-        let loaded = Arc::new(Loaded {
-            project,
-            resolution,
-        });
-        self.loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key, Arc::clone(&loaded));
-        Ok(loaded)
-    }
-
-    /// The flags that take part in settings resolution.
-    pub fn flag_values(&self) -> FlagValues {
-        FlagValues {
-            region: self.global.region.clone(),
-            profile: self.global.profile.clone(),
-        }
-    }
-}
 
 /// The name of a command, for the JSON summary.
 pub fn name_of(command: &Command) -> &'static str {
@@ -177,49 +96,12 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Man => man::run(),
         Command::Start(args) => start::run(ctx, args).await,
         Command::Stop(args) => stop::stop(ctx, args).await,
-        Command::Down(args) => stop::down(ctx, args).await,
+        Command::Down(args) => down::run(ctx, args).await,
         Command::Restart(args) => stop::restart(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Task(args) => task::run(ctx, args).await,
-        Command::Run(args) => {
-            let what = oneoff::OneOff {
-                env: args.env,
-                service: args.service,
-                compose: args.compose,
-                cmd: args.cmd,
-                banner: None,
-                container: args.container,
-            };
-            oneoff::run(ctx, what).await
-        }
-        Command::Shell(args) => {
-            let what = oneoff::OneOff {
-                env: args.env,
-                service: args.service,
-                compose: args.compose,
-                cmd: vec!["sh".to_owned()],
-                banner: Some("Opening a shell in a one-off container...".to_owned()),
-                container: Default::default(),
-            };
-            oneoff::run(ctx, what).await
-        }
+        Command::Run(args) => oneoff::run(ctx, args).await,
+        Command::Shell(args) => oneoff::shell(ctx, args).await,
     }
-}
-
-/// Take the environment lock for `command` (see [`crate::lifecycle::lock`]), telling the user
-/// who holds it while waiting; `--no-wait` fails at once with exit 10.
-pub(crate) async fn lock_env(
-    ctx: &Context,
-    root: &std::path::Path,
-    env: &str,
-    command: &str,
-) -> anyhow::Result<crate::lifecycle::lock::EnvLock> {
-    let lock = crate::lifecycle::lock::acquire(root, env, command, !ctx.global.no_wait, |holder| {
-        ctx.printer.emit(crate::output::Event::info(format!(
-            "waiting for environment {env}: {holder} (--no-wait fails instead)"
-        )));
-    })
-    .await?;
-    Ok(lock)
 }

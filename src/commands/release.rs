@@ -1,83 +1,32 @@
-//! `stevedore release <env> <version>`: tie one commit to the environment's images.
-//!
-//! Preconditions are checked before anything changes; then the steps run inside a critical
-//! section with an undo log, so a failure or Ctrl-C leaves no tag, branch or image tag behind.
-
-use std::collections::HashMap;
+//! `stevedore release <env> <version>`: tie one commit to the environment's images (see
+//! [`crate::release::cut`]).
 
 use serde_json::json;
 
 use super::Context;
-use super::release_scope::{ReleaseScope, ServiceImage};
 use crate::cli::VersionArgs;
-use crate::engine::{self, images, labels};
-use crate::exit::{CommandError, ExitStatus};
-use crate::git::Git;
-use crate::image::{self, BuildOptions, BuildScope, VERSION_BUILD_ARG};
-use crate::interrupt::{self, Critical};
-use crate::output::{Event, Report};
-use crate::release::{ImageRecord, ReleaseRecord, ReleaseVersion};
-
-/// Something done that can be taken back.
-enum Done {
-    ImageTag {
-        reference: String,
-        previous: Option<String>,
-        /// The image this run pointed it at: undo touches the tag only if it still does.
-        ours: String,
-    },
-    GitTag(String),
-    Branch(String),
-}
+use crate::engine;
+use crate::output::Report;
+use crate::release::cut::{self, Cut, short};
+use crate::release::{ReleaseScope, ReleaseVersion};
 
 /// Run `release`.
 pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
     let version = ReleaseVersion::parse(&args.version)?;
-    let scope = ReleaseScope::load(ctx, &args.env)?;
-    let git = Git::new(&scope.project.root);
-    let head = clean_head(&git)?;
+    let scope = ReleaseScope::load(&*ctx.settings(Some(&args.env))?, &args.env)?;
     let docker = engine::connect().await?;
     let tag = version.git_tag();
-    if git.tag_exists(&tag) {
-        let run = Run {
-            git: &git,
-            docker: &docker,
-            scope: &scope,
-            images: &[],
-            version: &version,
-            head: &head,
-        };
-        return already_released(ctx, &run).await;
-    }
-    let branch = version.release_branch();
-    check_branch(&git, &version, &branch)?;
-    build_versioned(ctx, &docker, &scope, &version, &head).await?;
-    let images = scope.local_images(&docker).await?;
-    for image in &images {
-        check_built_from(image, &head, &scope.env_name)?;
-    }
-    let run = Run {
-        git: &git,
-        docker: &docker,
-        scope: &scope,
-        images: &images,
-        version: &version,
-        head: &head,
-    };
-
-    let _critical = Critical::enter();
-    let mut done = Vec::new();
-    let outcome = release_steps(ctx, &run, &mut done).await;
-    match outcome {
-        Ok(record) => {
-            let report = json!({
-                "environment": scope.env_name,
-                "version": version.to_string(),
-                "tag": tag,
-                "commit": head,
-                "branch": (!version.is_patch()).then_some(&branch),
-                "images": record.images,
-            });
+    let emit = |event| ctx.printer.emit(event);
+    match cut::cut(&docker, &scope, &version, &emit).await? {
+        Cut::Unchanged { head } => Ok(Report::ok(
+            json!({"environment": scope.env_name, "version": version.to_string(), "tag": tag, "commit": head, "unchanged": true}),
+            format!("Release {tag} already done"),
+        )),
+        Cut::Released {
+            record,
+            head,
+            branch,
+        } => {
             let text = format!(
                 "Release {tag} complete: commit {}, {}",
                 short(&head),
@@ -88,329 +37,15 @@ pub async fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<Report> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            let report = json!({
+                "environment": scope.env_name,
+                "version": version.to_string(),
+                "tag": tag,
+                "commit": head,
+                "branch": branch,
+                "images": record.images,
+            });
             Ok(Report::ok(report, text))
         }
-        Err(err) => {
-            let undone = undo(&git, &docker, done).await;
-            Err(err.context(format!("release {tag} failed; undone: {undone}")))
-        }
     }
-}
-
-/// Build the environment's images from HEAD for `version`: the build argument `APP_VERSION`
-/// and the OCI labels `org.opencontainers.image.version`/`revision`, so the released image
-/// knows and says which release it is. Unchanged layers come from the cache.
-async fn build_versioned(
-    ctx: &Context,
-    docker: &bollard::Docker,
-    scope: &ReleaseScope,
-    version: &ReleaseVersion,
-    head: &str,
-) -> anyhow::Result<()> {
-    let build_scope = BuildScope {
-        env: scope.project.environment(&scope.env_name)?,
-        project: scope.project.clone(),
-        project_name: scope.project_name.clone(),
-    };
-    let options = BuildOptions {
-        build_args: HashMap::from([(VERSION_BUILD_ARG.to_owned(), version.to_string())]),
-        labels: HashMap::from([
-            (labels::OCI_VERSION.to_owned(), version.to_string()),
-            (labels::OCI_REVISION.to_owned(), head.to_owned()),
-        ]),
-        ..BuildOptions::default()
-    };
-    ctx.printer.emit(Event::step(format!(
-        "Building the images of {} for {version} from {}",
-        scope.env_name,
-        short(head)
-    )));
-    let emit = |event| ctx.printer.emit(event);
-    image::build_all(docker, &build_scope, &options, &emit).await?;
-    Ok(())
-}
-
-/// HEAD's commit, refusing a dirty tree.
-fn clean_head(git: &Git) -> anyhow::Result<String> {
-    let state = git.state()?;
-    if !state.dirty.is_empty() {
-        let mut listed: Vec<String> = state.dirty.iter().take(20).cloned().collect();
-        if state.dirty.len() > 20 {
-            listed.push(format!("… and {} more", state.dirty.len() - 20));
-        }
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "the working tree has uncommitted changes: {}. Commit or stash them: a release \
-                 must be exactly a commit",
-                listed.join(", ")
-            ),
-        )
-        .into());
-    }
-    state.head.ok_or_else(|| {
-        CommandError::new(
-            ExitStatus::InvalidInput,
-            "the repository has no commits yet",
-        )
-        .into()
-    })
-}
-
-/// The image must come from HEAD's commit and a clean tree.
-fn check_built_from(image: &ServiceImage, head: &str, env: &str) -> anyhow::Result<()> {
-    let fix = format!("run `stevedore image build {env}`");
-    if image.commit != head {
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "image {} was built from {}, HEAD is {}; {fix}",
-                image.local_tag,
-                short(&image.commit),
-                short(head)
-            ),
-        )
-        .into());
-    }
-    if image.dirty {
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "image {} was built from a working tree with uncommitted changes; {fix}",
-                image.local_tag
-            ),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// A minor/major release opens `release-vM.m`; a patch must be cut on it.
-fn check_branch(git: &Git, version: &ReleaseVersion, branch: &str) -> anyhow::Result<()> {
-    if !version.is_patch() {
-        return Ok(());
-    }
-    let current = git.state()?.branch.unwrap_or_default();
-    if !git.branch_exists(branch) {
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "release branch `{branch}` not found: a patch release needs the original \
-                 release ({}.0) first",
-                version.major_minor()
-            ),
-        )
-        .into());
-    }
-    if current != branch {
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "patch release {version} must be cut on `{branch}` (HEAD is on `{}`); run `git \
-                 switch {branch}`, commit the fix there, build, then release",
-                if current.is_empty() {
-                    "a detached HEAD"
-                } else {
-                    &current
-                }
-            ),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// What the steps of one release work on.
-struct Run<'a> {
-    git: &'a Git,
-    docker: &'a bollard::Docker,
-    scope: &'a ReleaseScope,
-    images: &'a [ServiceImage],
-    version: &'a ReleaseVersion,
-    head: &'a str,
-}
-
-/// The tag exists: a re-run at the same commit with the same images is a no-op success.
-async fn already_released(ctx: &Context, run: &Run<'_>) -> anyhow::Result<Report> {
-    let Run {
-        git,
-        docker,
-        scope,
-        images: _,
-        version,
-        head,
-    } = *run;
-    let tag = version.git_tag();
-    let tagged = git.commit_of(&tag).unwrap_or_default();
-    let mut same = tagged == head;
-    let mut missing = false;
-    for service in &scope.services {
-        let reference = format!("{}:{}", scope.repository_of(service), version.image_tag());
-        let found = images::labels_of(docker, &reference).await?;
-        missing |= found.is_none();
-        let built_from = found.and_then(|(_, labels)| labels.get(labels::COMMIT).cloned());
-        same &= built_from.as_deref() == Some(head);
-    }
-    if !same && tagged == head && missing {
-        // Tagged at this commit, image tags not all there yet: another run is releasing it now
-        // (the git tag comes first). Touch nothing.
-        return Err(CommandError::new(
-            ExitStatus::Busy,
-            format!(
-                "{tag} is being released by another run at the same time; this run changed \
-                 nothing"
-            ),
-        )
-        .into());
-    }
-    if !same {
-        return Err(CommandError::new(
-            ExitStatus::InvalidInput,
-            format!(
-                "tag {tag} already exists at {} with other images; a version is released once. \
-                 Release a new version instead",
-                short(&tagged)
-            ),
-        )
-        .into());
-    }
-    ctx.printer.emit(Event::info(format!(
-        "{tag} is already released at {} with these images; nothing to do",
-        short(head)
-    )));
-    Ok(Report::ok(
-        json!({"environment": scope.env_name, "version": version.to_string(), "tag": tag, "commit": head, "unchanged": true}),
-        format!("Release {tag} already done"),
-    ))
-}
-
-async fn release_steps(
-    ctx: &Context,
-    run: &Run<'_>,
-    done: &mut Vec<Done>,
-) -> anyhow::Result<ReleaseRecord> {
-    let Run {
-        git,
-        docker,
-        scope,
-        images,
-        version,
-        head,
-    } = *run;
-    // The record names what will be tagged; nothing is changed before the git tag exists.
-    let records: Vec<ImageRecord> = images
-        .iter()
-        .map(|image| ImageRecord {
-            service: image.service.clone(),
-            reference: format!("{}:{}", image.repository, version.image_tag()),
-            image_id: image.id.clone(),
-        })
-        .collect();
-    interrupt::check()?;
-    let since = git.previous_tag();
-    let record = ReleaseRecord {
-        title: format!("Release {}", version.git_tag()),
-        changelog: git.changelog(since.as_deref())?,
-        images: records,
-        digests: Vec::new(),
-    };
-    let tag = version.git_tag();
-    ctx.printer.emit(Event::step(format!(
-        "Tagging commit {} as {tag} ({} change(s) since {})",
-        short(head),
-        record.changelog.len(),
-        since.as_deref().unwrap_or("the first commit")
-    )));
-    // The git tag first: `git tag` fails if it exists (an exclusive ref lock), so of two
-    // releases of one version racing, the loser stops here, before touching any image tag.
-    if let Err(err) = git.create_tag(&tag, head, &record.to_message()) {
-        if git.tag_exists(&tag) {
-            return Err(CommandError::new(
-                ExitStatus::Busy,
-                format!(
-                    "tag {tag} was created by another release of {version} running at the same \
-                     time; this run changed nothing"
-                ),
-            )
-            .into());
-        }
-        return Err(err.into());
-    }
-    done.push(Done::GitTag(tag));
-    for image in images {
-        for tag in [version.image_tag(), scope.env_tag.clone()] {
-            interrupt::check()?;
-            let reference = format!("{}:{tag}", image.repository);
-            ctx.printer.emit(Event::step(format!(
-                "Tagging image {reference} ({})",
-                image.local_tag
-            )));
-            let previous = images::image_id(docker, &reference).await?;
-            images::tag(docker, &image.id, &image.repository, &tag).await?;
-            done.push(Done::ImageTag {
-                reference: reference.clone(),
-                previous,
-                ours: image.id.clone(),
-            });
-        }
-    }
-    interrupt::check()?;
-    let branch = version.release_branch();
-    if !version.is_patch() && !git.branch_exists(&branch) {
-        ctx.printer
-            .emit(Event::step(format!("Creating release branch {branch}")));
-        git.create_branch(&branch, head)?;
-        done.push(Done::Branch(branch));
-    }
-    interrupt::check()?;
-    Ok(record)
-}
-
-/// Take back `done`, newest first; say what was undone (and what could not be).
-async fn undo(git: &Git, docker: &bollard::Docker, done: Vec<Done>) -> String {
-    let mut said = Vec::new();
-    for step in done.into_iter().rev() {
-        let (what, result) = match step {
-            Done::Branch(branch) => (
-                format!("branch {branch}"),
-                git.delete_branch(&branch).map_err(|e| e.to_string()),
-            ),
-            Done::GitTag(tag) => (
-                format!("tag {tag}"),
-                git.delete_tag(&tag).map_err(|e| e.to_string()),
-            ),
-            Done::ImageTag {
-                reference,
-                previous,
-                ours,
-            } => {
-                // Someone else moved the tag since: it is theirs now, leave it.
-                let still_ours = images::image_id(docker, &reference)
-                    .await
-                    .is_ok_and(|id| id.as_deref() == Some(ours.as_str()));
-                let result = match previous {
-                    _ if !still_ours => Ok(()),
-                    Some(id) => images::retag(docker, &id, &reference).await,
-                    None => images::remove(docker, &reference, false).await,
-                };
-                (
-                    format!("image tag {reference}"),
-                    result.map_err(|e| e.to_string()),
-                )
-            }
-        };
-        said.push(match result {
-            Ok(()) => what,
-            Err(err) => format!("{what} (NOT undone: {err})"),
-        });
-    }
-    if said.is_empty() {
-        "nothing had been changed".to_owned()
-    } else {
-        said.join(", ")
-    }
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }

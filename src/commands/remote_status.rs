@@ -5,14 +5,9 @@
 use serde_json::json;
 
 use super::Context;
-use super::eb_follow::{now_ms, print_event};
-use super::eb_scope::{self, EbScope};
-use crate::aws::description::VersionDescription;
-use crate::aws::environment;
-use crate::aws::events::{self, EventPoller};
-use crate::aws::versions;
 use crate::cli::StatusArgs;
-use crate::interrupt::SelfHandled;
+use crate::eb::follow::event_line;
+use crate::eb::status::{self, Snapshot};
 use crate::output::{Event, Report};
 
 /// How many past events to show.
@@ -20,19 +15,13 @@ const RECENT: i32 = 10;
 
 /// Run `status --remote`.
 pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Report> {
-    let (project, settings) = eb_scope::settings_of(ctx, &args.env)?;
-    let scope = EbScope::connect(ctx, &project, &settings, &args.env).await?;
-    let eb = &scope.clients.eb;
-    let state = environment::require(eb, &scope.application, &scope.eb_environment).await?;
-    let version = match &state.version_label {
-        Some(label) => versions::find(eb, &scope.application, label).await?,
-        None => None,
-    };
-    let description = version
-        .as_ref()
-        .and_then(|v| v.description.as_deref())
-        .and_then(VersionDescription::parse);
-    let recent = events::recent(eb, &scope.application, &scope.eb_environment, RECENT).await?;
+    let scope = ctx.eb_target(&args.env).await?;
+    let Snapshot {
+        state,
+        version,
+        description,
+        recent,
+    } = status::snapshot(&scope, RECENT).await?;
     let mut text = format!(
         "{} ({})\n  status    {}\n  health    {}\n  version   {}\n",
         scope.eb_environment,
@@ -89,30 +78,12 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Report> {
     // Following: the state as a step, then every event as it comes, until Ctrl-C.
     ctx.printer.emit(Event::info(text.trim_end().to_owned()));
     for event in &recent {
-        print_event(ctx, event);
+        ctx.printer.emit(event_line(event));
     }
-    let _own_ctrl_c = SelfHandled::enter();
-    let since = recent.last().map_or_else(now_ms, |e| e.time_ms);
-    let mut poller = EventPoller::new(&scope.application, &scope.eb_environment, since);
-    // The newest events are already on screen; the poller starts where they end.
-    poller.mark_seen(&recent);
     ctx.printer.emit(Event::step(format!(
         "Following {}'s events (Ctrl-C to stop; the environment is not affected)",
         scope.eb_environment
     )));
-    loop {
-        tokio::select! {
-            polled = poller.poll(eb) => {
-                for event in polled? {
-                    print_event(ctx, &event);
-                }
-            }
-            _ = tokio::signal::ctrl_c() => break,
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
+    status::watch_events(&scope, &recent, &|event| ctx.printer.emit(event)).await?;
     Ok(Report::ok(data, String::new()))
 }

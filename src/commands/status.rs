@@ -5,16 +5,16 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use super::lifecycle_scope::{self, Runtime};
 use crate::cli::StatusArgs;
 use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::{self, labels};
 use crate::lifecycle::plan;
+use crate::lifecycle::scope::Runtime;
 use crate::output::Report;
 
 /// Run `status`.
 pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Report> {
-    let scope = lifecycle_scope::load(ctx, &args.env, &args.compose, Runtime::Skip)?;
+    let scope = ctx.env_scope(&args.env, &args.compose, Runtime::Skip)?;
     let docker = engine::connect().await?;
     let all = containers::list(&docker, &plan::project_selector(&scope.project)).await?;
     let services: Vec<&ContainerInfo> = all

@@ -5,10 +5,10 @@
 use serde_json::json;
 
 use super::Context;
-use super::oneoff::{self, OneOff};
 use crate::cli::TaskArgs;
 use crate::compose;
 use crate::exit::{CommandError, ExitStatus};
+use crate::lifecycle::oneoff::Request;
 use crate::output::Report;
 use crate::project::config_file::{TaskCommand, TaskSection};
 
@@ -54,18 +54,13 @@ pub async fn run(ctx: &Context, args: TaskArgs) -> anyhow::Result<Report> {
     let mut cmd = command_words(task, &name)?;
     cmd.extend(args.args.iter().cloned());
     let banner = format!("Running task `{name}`: {}", cmd.join(" "));
-    oneoff::run(
-        ctx,
-        OneOff {
-            env: args.env,
-            service: task.service.clone(),
-            compose: args.compose,
-            cmd,
-            banner: Some(banner),
-            container: Default::default(),
-        },
-    )
-    .await
+    let request = Request {
+        service: task.service.clone(),
+        cmd,
+        banner: Some(banner),
+        ..Request::default()
+    };
+    ctx.run_oneoff(&args.env, &args.compose, request).await
 }
 
 fn applies(task: &TaskSection, env: &str) -> bool {

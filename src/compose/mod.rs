@@ -46,6 +46,14 @@ pub(crate) use shellwords::split as split_command;
 use fields::{Cx, describe};
 use yaml::{KeyPath, Source};
 
+/// Docker's rule for the names of services, volumes and networks: a letter or digit, then
+/// letters, digits, `_`, `.` and `-` (they end up in object names and hostnames).
+pub(crate) fn is_docker_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// Read and load the compose file at `path`. `vars` answers `${VAR}` lookups (and `HOME` for
 /// `~`); [`process_env_over`] gives Compose's own source, the process environment over `.env`.
 pub fn load(path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {

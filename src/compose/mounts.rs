@@ -149,10 +149,7 @@ fn check_target(target: &str) -> Result<String, String> {
 
 /// Docker's rule for volume names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 fn check_volume_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if valid {
+    if super::is_docker_name(name) {
         Ok(())
     } else {
         Err(format!(

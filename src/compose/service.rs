@@ -218,10 +218,7 @@ pub(crate) fn service(
 
 /// Compose's rule for service names; they end up in container names and hostnames.
 fn check_service_name(cx: &Cx<'_>, path: &KeyPath, name: &str) -> Result<(), ComposeError> {
-    let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if valid {
+    if super::is_docker_name(name) {
         Ok(())
     } else {
         Err(cx.invalid(

@@ -2,6 +2,8 @@
 //! images) and `release` (the versioned build). Reports progress as [`Event`]s through a
 //! callback; never sees clap or the printer.
 
+pub mod destroy;
+pub mod listing;
 pub mod plan;
 
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use crate::engine::build::{self, BuildProgress, BuildRequest};
 use crate::engine::labels;
 use crate::git::Git;
 use crate::output::Event;
-use crate::project::{Environment, Project};
+use crate::project::{Environment, Loaded, Project};
 use plan::Prepared;
 
 /// The build argument a `release` build passes the version in (declare `ARG APP_VERSION` in a
@@ -28,6 +30,17 @@ pub struct BuildScope {
     pub env: Environment,
     /// The stevedore project name (local image tags).
     pub project_name: String,
+}
+
+impl BuildScope {
+    /// Environment `env` of the loaded project (it must exist).
+    pub fn load(loaded: &Loaded, env: &str) -> anyhow::Result<BuildScope> {
+        Ok(BuildScope {
+            project: loaded.project.clone(),
+            env: loaded.project.environment(env)?,
+            project_name: loaded.project_name(),
+        })
+    }
 }
 
 /// How to build.

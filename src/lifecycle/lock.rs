@@ -181,11 +181,20 @@ pub async fn acquire(
     Ok(EnvLock { file, path })
 }
 
-/// "held by pid 123 (`stevedore start`) for 12 s", from the record in the lock file.
+/// "held by pid 123 (`stevedore start`) for 12 s", from the record in the lock file. The
+/// holder writes its record just after it takes the lock, so an empty file is read again for
+/// a moment before the holder is called unknown.
 fn holder(file: &mut File) -> String {
     let mut text = String::new();
-    let _ = file.rewind();
-    let _ = file.read_to_string(&mut text);
+    for _ in 0..25 {
+        text.clear();
+        let _ = file.rewind();
+        let _ = file.read_to_string(&mut text);
+        if text.contains("started=") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let field = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))

@@ -15,6 +15,37 @@ use std::path::{Path, PathBuf};
 use crate::exit::{Coded, ExitStatus};
 pub use config_file::ConfigFile;
 
+/// A project with its settings resolved for one environment (or none): what every command
+/// works from, loaded once per run.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The project.
+    pub project: Project,
+    /// Its settings, typed values checked.
+    pub resolution: settings::Resolution,
+}
+
+impl Loaded {
+    /// The resolved settings.
+    pub fn settings(&self) -> &settings::Settings {
+        &self.resolution.settings
+    }
+
+    /// The typed, checked settings.
+    pub fn typed(&self) -> &typed::Typed {
+        &self.resolution.typed
+    }
+
+    /// The Compose/stevedore project name: `project_name`, else the directory's.
+    pub fn project_name(&self) -> String {
+        self.resolution
+            .settings
+            .project_name
+            .get()
+            .unwrap_or_else(|| self.project.default_name())
+    }
+}
+
 /// The file that marks a project root and holds tool settings.
 pub const CONFIG_FILE_NAME: &str = "stevedore.toml";
 

@@ -116,6 +116,11 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// The value, when set and not empty.
+    pub fn get(&self) -> Option<String> {
+        self.value.clone().filter(|v| !v.is_empty())
+    }
+
     /// The value to show a person: masked when secret.
     pub fn display_value(&self) -> String {
         match (&self.value, self.secret) {

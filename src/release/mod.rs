@@ -1,9 +1,13 @@
 //! Versions and the release record that ties one commit to one image digest.
 
+pub mod cut;
+pub mod publish;
 pub mod record;
+pub mod scope;
 pub mod version;
 
 pub use record::{DigestRecord, ImageRecord, ReleaseRecord};
+pub use scope::{ReleaseScope, ServiceImage};
 pub use version::{ReleaseVersion, VersionError};
 
 /// The registry repository of `service`: the environment's repository for its primary service

@@ -13,9 +13,9 @@ use crate::support::ebsim::{EbSim, EbSimOptions, EnvStatus, S3Access, Timings};
 use crate::support::registry::Registry;
 use crate::support::s3::{self, S3Server};
 
-const APP: &str = "stevedore-demo";
-const ENV: &str = "stevedore-demo-prod";
-const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
+pub const APP: &str = "stevedore-demo";
+pub const ENV: &str = "stevedore-demo-prod";
+pub const ECS_STACK: &str = "64bit Amazon Linux 2023 v4.4.0 running ECS";
 /// A value of the prod `.env` that must never leave the machine except as an EB property.
 const SECRET: &str = "s3cr3t-value-that-never-shows-42";
 
@@ -101,36 +101,11 @@ impl DeployRig {
         })
     }
 
-    /// Create the application and the environment (ECS platform), as an operator would once.
+    /// Create the application and the environment, as an operator would once.
     pub fn create_environment(&self, stack: &str) {
-        let eb = self.sim.client();
-        runtime().block_on(async {
-            eb.create_application()
-                .application_name(APP)
-                .send()
-                .await
-                .expect("CreateApplication");
-            eb.create_environment()
-                .application_name(APP)
-                .environment_name(ENV)
-                .solution_stack_name(stack)
-                .send()
-                .await
-                .expect("CreateEnvironment");
-            for _ in 0..200 {
-                let out = eb
-                    .describe_environments()
-                    .environment_names(ENV)
-                    .send()
-                    .await
-                    .expect("DescribeEnvironments");
-                if out.environments()[0].status().map(|s| s.as_str()) == Some("Ready") {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("the environment did not launch");
-        });
+        runtime()
+            .block_on(self.sim.create_ready(APP, &[(ENV, stack)]))
+            .expect("the environment launches");
     }
 
     /// Build, release and publish `version` with the page saying `marker`; `procfile` replaces
@@ -268,12 +243,11 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
         .map(|(_, body)| body.to_owned())
 }
 
-/// The whole story of the acceptance criteria: deploy 1.0.0 through throttling and 5xx bursts,
-/// re-run it (nothing new), a broken 1.1.0 fails with events and logs (7), with
-/// `--rollback-on-failure` it is rolled back (9), history and status tell it, a busy environment
-/// ends in 10, and the secret of `.env` never shows anywhere but in EB's properties.
+/// 1.0.0 through 5xx answers and throttling: the images pinned by the registry's digests, the
+/// `.env` as properties; a re-run changes nothing; `--sync-env` removes a key that left `.env`
+/// and keeps a property set elsewhere.
 #[test]
-fn deploy_pins_digests_follows_to_healthy_fails_rolls_back_and_never_leaks() {
+fn deploy_pins_digests_through_faults_reruns_as_a_no_op_and_syncs_env() {
     let Some(rig) = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6)) else {
         return;
     };
@@ -378,6 +352,26 @@ fn deploy_pins_digests_follows_to_healthy_fails_rolls_back_and_never_leaks() {
     );
     outputs.push(out);
 
+    assert_nothing_leaked(&rig, &outputs);
+}
+
+/// A release whose app never serves fails with the events and the log tail (7); with
+/// `--rollback-on-failure` the previous version serves again (9); `history`, `status --remote`
+/// and `rollback` tell it.
+#[test]
+fn a_failing_release_exits_7_and_rolls_back_with_9_and_history_tells_it() {
+    let Some((rig, mut outputs)) = running_one() else {
+        return;
+    };
+    let p = &rig.project;
+    let digest = rig
+        .registry
+        .manifest_digest(
+            rig.repository.split_once('/').expect("host/name").1,
+            "1.0.0",
+        )
+        .expect("the registry has 1.0.0");
+
     // 1.1.0's app never serves: the health check fails, 7 with the events and the log tail.
     rig.ship("1.1.0", "release two", Some("web: sleep 3600\n"));
     let out = p.run(["deploy", "prod", "1.1.0"]).code(7);
@@ -436,6 +430,19 @@ fn deploy_pins_digests_follows_to_healthy_fails_rolls_back_and_never_leaks() {
     let out = p.run(["rollback", "prod"]).code(3);
     outputs.push(out);
 
+    assert_nothing_leaked(&rig, &outputs);
+}
+
+/// Ctrl-C while following a deploy: 130 and the commands to resume and to abort; `--abort`
+/// aborts; `status --follow` tails events until Ctrl-C, which ends it with 0.
+#[test]
+fn ctrl_c_leaves_the_update_running_and_abort_stops_it() {
+    let Some((rig, mut outputs)) = running_one() else {
+        return;
+    };
+    let p = &rig.project;
+    rig.ship("1.1.0", "release two", None);
+
     // Ctrl-C while following: 130 and the commands to resume and to abort; `--abort` aborts.
     rig.sim
         .knobs(|k| k.deploy_delay = Some(Duration::from_secs(60)));
@@ -487,6 +494,17 @@ fn deploy_pins_digests_follows_to_healthy_fails_rolls_back_and_never_leaks() {
         "{stderr}"
     );
 
+    assert_nothing_leaked(&rig, &outputs);
+}
+
+/// An environment busy with another operation is waited for, then 10 at the timeout.
+#[test]
+fn a_busy_environment_is_waited_for_then_exits_10() {
+    let Some((rig, mut outputs)) = running_one() else {
+        return;
+    };
+    let p = &rig.project;
+
     // Busy: waited for, then 10 at the timeout.
     assert!(rig.sim.busy_for(ENV, Duration::from_secs(30)));
     let out = p
@@ -495,9 +513,22 @@ fn deploy_pins_digests_follows_to_healthy_fails_rolls_back_and_never_leaks() {
         .stderr_has("waiting for it to be Ready");
     outputs.push(out);
 
-    // The secret never appears in any output, any event, or any bundle; nor do credentials
-    // (the AWS key, the tail logs' presigned URLs).
-    for out in &outputs {
+    assert_nothing_leaked(&rig, &outputs);
+}
+
+/// The rig with 1.0.0 ("release one") released, published and deployed; the deploy's output.
+fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
+    let rig = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6))?;
+    rig.create_environment(ECS_STACK);
+    rig.ship("1.0.0", "release one", None);
+    let out = rig.project.run(["deploy", "prod", "1.0.0"]).success();
+    Some((rig, vec![out]))
+}
+
+/// Neither the `.env` secret nor credentials (the AWS key, the tail logs' presigned URLs)
+/// appear in any output, any event or any bundle.
+fn assert_nothing_leaked(rig: &DeployRig, outputs: &[crate::support::Output]) {
+    for out in outputs {
         for needle in [SECRET, s3::SECRET_ACCESS_KEY, "X-Amz-Signature"] {
             assert!(
                 !out.stdout.contains(needle) && !out.stderr.contains(needle),
@@ -616,35 +647,10 @@ fn wrong_platform_is_refused_and_an_unresolvable_image_fails_with_its_log() {
         ),
         "v1.0.0",
     ]);
-    let eb = sim.client();
-    runtime().block_on(async {
-        eb.create_application()
-            .application_name(APP)
-            .send()
-            .await
-            .expect("CreateApplication");
-        for (name, stack) in [
-            (ENV, ECS_STACK),
-            (
-                "stevedore-demo-web",
-                "64bit Amazon Linux 2023 v4.4.0 running Docker",
-            ),
-        ] {
-            eb.create_environment()
-                .application_name(APP)
-                .environment_name(name)
-                .solution_stack_name(stack)
-                .send()
-                .await
-                .expect("CreateEnvironment");
-        }
-    });
-    wait_for(|| {
-        [ENV, "stevedore-demo-web"].iter().all(|name| {
-            sim.environment(name)
-                .is_some_and(|e| e.status == EnvStatus::Ready)
-        })
-    });
+    let web_stack = "64bit Amazon Linux 2023 v4.4.0 running Docker";
+    runtime()
+        .block_on(sim.create_ready(APP, &[(ENV, ECS_STACK), ("stevedore-demo-web", web_stack)]))
+        .expect("the environments launch");
     let out = p
         .command(["deploy", "prod", "1.0.0"])
         .env("STEVEDORE_EB_ENVIRONMENT", "stevedore-demo-web")

@@ -292,7 +292,7 @@ fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_remo
         return;
     }
     let demo = Demo::new("prod");
-    demo.run(&["start", "prod", "--detach"]).success();
+    demo.run(&["start", "prod", "--wait"]).success();
     let ids = demo.ids();
     assert_eq!(ids.len(), 2, "{ids:?}");
     // A grace period far longer than the test: a container that ignored SIGTERM would be killed

@@ -9,6 +9,7 @@ mod cli;
 mod compose_config;
 mod config;
 mod deploy;
+mod deploy_core;
 mod dockerignore_diff;
 mod doctor;
 mod ebignore_diff;

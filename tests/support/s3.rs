@@ -13,12 +13,14 @@
 // Shared by the tests and `examples/ebsim.rs`; each uses part of it.
 #![allow(dead_code)]
 
+#[path = "accept.rs"]
+pub mod accept;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::thread::JoinHandle;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use hyper_util::rt::TokioIo;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
@@ -57,7 +59,7 @@ impl S3Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let (stop, mut stopped) = oneshot::channel::<()>();
+        let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("s3-server".into())
             .spawn(move || {
@@ -65,22 +67,7 @@ impl S3Server {
                     let Ok(listener) = TcpListener::from_std(listener) else {
                         return;
                     };
-                    let mut connections = tokio::task::JoinSet::new();
-                    loop {
-                        tokio::select! {
-                            _ = &mut stopped => break,
-                            accepted = listener.accept() => {
-                                let Ok((socket, _)) = accepted else { continue };
-                                let service = service.clone();
-                                connections.spawn(async move {
-                                    let _ = hyper::server::conn::http1::Builder::new()
-                                        .serve_connection(TokioIo::new(socket), service)
-                                        .await;
-                                });
-                            }
-                        }
-                    }
-                    connections.abort_all();
+                    accept::serve_http1(listener, stopped, move || service.clone()).await;
                 });
             })?;
         Ok(S3Server {

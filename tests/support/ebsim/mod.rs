@@ -40,6 +40,10 @@ mod server;
 mod state;
 mod xml;
 
+// The rig's shared accept loop lives with the S3 server, this module's sibling here and in
+// `examples/ebsim.rs`.
+use super::s3::accept;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -314,6 +318,37 @@ impl EbSim {
     /// The real SDK client for this emulator (see [`EbSim::sdk_config`]).
     pub fn client(&self) -> aws_sdk_elasticbeanstalk::Client {
         aws_sdk_elasticbeanstalk::Client::from_conf(self.sdk_config().build())
+    }
+
+    /// Create application `app` and its environments (`(name, solution stack)`) through the
+    /// SDK, as an operator would once, then wait until every one is `Ready` (the emulator
+    /// launches them in a few steps).
+    pub async fn create_ready(
+        &self,
+        app: &str,
+        environments: &[(&str, &str)],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let eb = self.client();
+        eb.create_application().application_name(app).send().await?;
+        for (name, stack) in environments {
+            eb.create_environment()
+                .application_name(app)
+                .environment_name(*name)
+                .solution_stack_name(*stack)
+                .send()
+                .await?;
+        }
+        for _ in 0..600 {
+            let ready = environments.iter().all(|(name, _)| {
+                self.environment(name)
+                    .is_some_and(|e| e.status == EnvStatus::Ready)
+            });
+            if ready {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(format!("{environments:?} did not all become Ready").into())
     }
 
     /// Every event so far, oldest first.

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 
 use crate::engine::logs::{self, LogOptions, LogSource};
 use crate::interrupt::SelfHandled;
-use crate::output::{Event, Printer};
+use crate::output::Event;
 
 /// How following ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +20,9 @@ pub enum Ended {
 /// Print the logs of `sources` as `log` events; with `options.follow`, until Ctrl-C.
 pub async fn follow(
     docker: &Docker,
-    printer: &Printer,
     sources: &[LogSource],
     options: LogOptions,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Ended> {
     // Listen before reading, so a Ctrl-C that comes early still detaches.
     let _guard = SelfHandled::enter();
@@ -35,7 +35,7 @@ pub async fn follow(
             next = lines.next() => match next {
                 Some(line) => {
                     let line = line?;
-                    printer.emit(Event::Log { service: line.service, line: line.line });
+                    emit(Event::Log { service: line.service, line: line.line });
                 }
                 None => return Ok(Ended::Finished),
             },

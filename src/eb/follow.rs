@@ -4,8 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Context;
-use super::eb_scope::EbScope;
+use super::EbTarget;
 use crate::aws::AwsError;
 use crate::aws::environment::{self, EnvState, Update};
 use crate::aws::events::{EbEvent, EventPoller};
@@ -16,9 +15,12 @@ use crate::hint;
 use crate::interrupt::SelfHandled;
 use crate::output::Event;
 
+/// Where progress goes.
+type Emit<'a> = &'a (dyn Fn(Event) + Sync);
+
 /// How a followed update ended, as far as we watched.
 #[derive(Debug)]
-pub(super) enum Ending {
+pub enum Ending {
     /// Ready on the requested version with acceptable health; when the closing event happened.
     Succeeded(EnvState, Option<i64>),
     /// Finished badly.
@@ -33,7 +35,7 @@ pub(super) enum Ending {
 }
 
 /// Milliseconds since the epoch, now.
-pub(super) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -45,14 +47,14 @@ fn interval(elapsed: Duration) -> Duration {
     crate::aws::pace::poll_interval(elapsed)
 }
 
-/// Print one EB event the way the EB CLI does: time, severity, message.
-pub(super) fn print_event(ctx: &Context, event: &EbEvent) {
-    ctx.printer.emit(Event::info(format!(
+/// One EB event the way the EB CLI prints it: time, severity, message.
+pub fn event_line(event: &EbEvent) -> Event {
+    Event::info(format!(
         "{}  {:<7} {}",
         event.time_text(),
         event.severity,
         event.message
-    )));
+    ))
 }
 
 /// Wait for `ms` or Ctrl-C; true when interrupted.
@@ -64,7 +66,7 @@ async fn pause(duration: Duration) -> bool {
 }
 
 /// An update that was sent.
-pub(super) struct Sent {
+pub struct Sent {
     /// Its request id (the events of the operation carry it).
     pub request_id: Option<String>,
     /// When it was sent (ms since the epoch).
@@ -73,11 +75,11 @@ pub(super) struct Sent {
 
 /// `UpdateEnvironment` with `change`, then follow it to its end (its version, if it names one,
 /// must be what the environment runs afterwards).
-pub(super) async fn update_and_follow(
-    ctx: &Context,
-    scope: &EbScope,
+pub async fn update_and_follow(
+    scope: &EbTarget,
     change: &Update,
     deadline: Instant,
+    emit: Emit<'_>,
 ) -> anyhow::Result<(Ending, Sent)> {
     let at_ms = now_ms();
     let request_id = environment::update(&scope.clients.eb, &scope.eb_environment, change).await?;
@@ -87,17 +89,17 @@ pub(super) async fn update_and_follow(
         accept_yellow: scope.accept_yellow,
     };
     // A second of slack for clocks: events are stamped by Elastic Beanstalk.
-    let ending = follow(ctx, scope, goal, at_ms - 1_000, deadline).await?;
+    let ending = follow(scope, goal, at_ms - 1_000, deadline, emit).await?;
     Ok((ending, Sent { request_id, at_ms }))
 }
 
 /// Follow the update towards `goal`, printing events of the environment from `since_ms`.
-pub(super) async fn follow(
-    ctx: &Context,
-    scope: &EbScope,
+pub async fn follow(
+    scope: &EbTarget,
     goal: Goal,
     since_ms: i64,
     deadline: Instant,
+    emit: Emit<'_>,
 ) -> anyhow::Result<Ending> {
     let _own_ctrl_c = SelfHandled::enter();
     let eb = &scope.clients.eb;
@@ -114,7 +116,7 @@ pub(super) async fn follow(
             _ = tokio::signal::ctrl_c() => return Ok(Ending::Interrupted),
         };
         for event in polled.iter().filter(|e| !foreign(e)) {
-            print_event(ctx, event);
+            emit(event_line(event));
             follower.on_event(event);
         }
         let state = tokio::select! {
@@ -123,7 +125,7 @@ pub(super) async fn follow(
         };
         let shown = (state.status.clone(), state.health.clone());
         if last_shown.as_ref() != Some(&shown) {
-            ctx.printer.emit(Event::debug(format!(
+            emit(Event::debug(format!(
                 "{} is {} (health {}, version {})",
                 state.name,
                 state.status,
@@ -138,7 +140,7 @@ pub(super) async fn follow(
                 // The closing events often land with the state change: show them too.
                 if let Ok(trailing) = poller.poll(eb).await {
                     for event in trailing.iter().filter(|e| !foreign(e)) {
-                        print_event(ctx, event);
+                        emit(event_line(event));
                         follower.on_event(event);
                     }
                 }
@@ -160,16 +162,16 @@ pub(super) async fn follow(
 }
 
 /// Wait (bounded) for an environment that is busy with another operation.
-pub(super) async fn wait_until_ready(
-    ctx: &Context,
-    scope: &EbScope,
+pub async fn wait_until_ready(
+    scope: &EbTarget,
     env: EnvState,
     deadline: Instant,
+    emit: Emit<'_>,
 ) -> anyhow::Result<EnvState> {
     if env.is_ready() {
         return Ok(env);
     }
-    ctx.printer.emit(Event::info(format!(
+    emit(Event::info(format!(
         "{} is {}: waiting for it to be Ready",
         env.name, env.status
     )));
@@ -180,7 +182,7 @@ pub(super) async fn wait_until_ready(
         deadline,
         std::time::Duration::from_secs(2),
         &mut |state| {
-            ctx.printer.emit(Event::debug(format!(
+            emit(Event::debug(format!(
                 "{} is still {}",
                 state.name, state.status
             )));
@@ -200,19 +202,17 @@ pub(super) async fn wait_until_ready(
 }
 
 /// Fetch and print the instances' tail logs (best effort: a failure here is only a warning).
-pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs::TailLog> {
-    ctx.printer
-        .emit(Event::step("Fetching the instances' tail logs"));
+pub async fn print_tail_logs(scope: &EbTarget, emit: Emit<'_>) -> Vec<logs::TailLog> {
+    emit(Event::step("Fetching the instances' tail logs"));
     let deadline = Instant::now() + Duration::from_secs(30);
     match logs::tail(&scope.clients.eb, &scope.eb_environment, deadline).await {
         Ok(tails) => {
             if tails.is_empty() {
-                ctx.printer
-                    .emit(Event::warning("no tail logs arrived within 30 seconds"));
+                emit(Event::warning("no tail logs arrived within 30 seconds"));
             }
             for tail in &tails {
                 for line in &tail.lines {
-                    ctx.printer.emit(Event::Log {
+                    emit(Event::Log {
                         service: tail.instance.clone(),
                         line: line.clone(),
                     });
@@ -221,7 +221,7 @@ pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs:
             tails
         }
         Err(err) => {
-            ctx.printer.emit(Event::warning(format!(
+            emit(Event::warning(format!(
                 "could not fetch the tail logs: {err}"
             )));
             Vec::new()
@@ -230,7 +230,7 @@ pub(super) async fn print_tail_logs(ctx: &Context, scope: &EbScope) -> Vec<logs:
 }
 
 /// The error for an update we stopped watching (timeout or Ctrl-C): it goes on without us.
-pub(super) fn stopped_watching(scope: &EbScope, ending: &Ending, what: &str) -> CommandError {
+pub fn stopped_watching(scope: &EbTarget, ending: &Ending, what: &str) -> CommandError {
     let env = scope.env_name.as_str();
     let hint = format!(
         "the update goes on in Elastic Beanstalk: watch it with `{}`, or abort it with `{}`",

@@ -1,12 +1,11 @@
-//! The images an environment's services run: built (through `image build`) when a service
+//! The images an environment's services run: built (as `image build` builds them) when a service
 //! builds and its image is missing or `--build` asks, pulled when a plain image is missing.
 
 use std::collections::HashMap;
 
 use bollard::Docker;
 
-use super::Context;
-use super::lifecycle_scope::EnvScope;
+use super::scope::EnvScope;
 use crate::compose::runtime::PullPolicy;
 use crate::engine::images;
 use crate::exit::{CommandError, ExitStatus};
@@ -17,11 +16,11 @@ use crate::output::Event;
 /// pull the plain images that are missing. `only` limits this to some services. Returns the
 /// image id of every service's image, by service.
 pub async fn ensure_images(
-    ctx: &Context,
     docker: &Docker,
     scope: &EnvScope,
     rebuild: bool,
     only: Option<&[String]>,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<HashMap<String, String>> {
     let ids = image_ids(docker, scope).await?;
     let wanted = |name: &str| only.is_none_or(|names| names.iter().any(|n| n == name));
@@ -52,8 +51,7 @@ pub async fn ensure_images(
             .into());
         } else if policy == Some(PullPolicy::Always) || !ids.contains_key(name) {
             pulled = true;
-            ctx.printer
-                .emit(Event::step(format!("Pulling {reference} for {name}")));
+            emit(Event::step(format!("Pulling {reference} for {name}")));
             images::pull(docker, reference).await.map_err(|err| {
                 CommandError::new(
                     ExitStatus::Engine,
@@ -79,7 +77,7 @@ pub async fn ensure_images(
         to_build.into_iter().map(Some).collect()
     };
     for service in services {
-        ctx.printer.emit(Event::info(match &service {
+        emit(Event::info(match &service {
             Some(name) => format!("image of {name} missing: building it"),
             None if rebuild => "building the images (--build)".to_owned(),
             None => "no images yet: building them".to_owned(),
@@ -89,8 +87,7 @@ pub async fn ensure_images(
             only: service,
             ..BuildOptions::default()
         };
-        let emit = |event| ctx.printer.emit(event);
-        image::build_all(docker, &scope.base, &options, &emit).await?;
+        image::build_all(docker, &scope.base, &options, emit).await?;
     }
     image_ids(docker, scope).await
 }

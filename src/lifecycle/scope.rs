@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::Context;
-use super::image::scope as image_scope;
-use crate::cli::ComposeArgs;
 use crate::compose::{self, ComposeFile};
 use crate::engine::labels;
 use crate::exit::{CommandError, ExitStatus};
@@ -16,6 +13,17 @@ use crate::image::BuildScope;
 use crate::lifecycle::names;
 use crate::lifecycle::plan::Target;
 use crate::output::Event;
+use crate::project::Loaded;
+
+/// The compose file and project name asked for on the command line (`-f`, `-p`).
+#[derive(Debug, Clone, Default)]
+pub struct ComposeChoice {
+    /// `-f`: this compose file instead of the environment's own (absolute or relative to the
+    /// current directory).
+    pub file: Option<PathBuf>,
+    /// `-p`: the Compose project name.
+    pub project_name: Option<String>,
+}
 
 /// An environment ready to run: its compose file loaded, its names resolved.
 pub struct EnvScope {
@@ -74,16 +82,17 @@ pub enum Runtime {
 
 /// Resolve the environment, load its compose file and name its project.
 pub fn load(
-    ctx: &Context,
+    loaded: &Loaded,
     env: &str,
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     runtime: Runtime,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<EnvScope> {
-    let base = image_scope(ctx, env)?;
-    let compose_path = compose_path(ctx, &base, compose_args)?;
+    let base = BuildScope::load(loaded, env)?;
+    let compose_path = compose_path(&base, compose_args)?;
     let dotenv_path = base.env.dir.join(".env");
     if runtime == Runtime::Read {
-        create_dotenv_from_example(ctx, &base)?;
+        create_dotenv_from_example(&base, emit)?;
     }
     let dotenv = if dotenv_path.is_file() {
         Some(crate::project::dotenv::read(&dotenv_path)?)
@@ -96,7 +105,7 @@ pub fn load(
         Runtime::Skip => compose::load_for_build(&compose_path, &vars)?,
     };
     for warning in &file.warnings {
-        ctx.printer.emit(Event::warning(warning.clone()));
+        emit(Event::warning(warning.clone()));
     }
     let project = project_name(compose_args, &file, &base.env.name)?;
     let images = file
@@ -121,14 +130,10 @@ pub fn load(
     })
 }
 
-fn compose_path(
-    ctx: &Context,
-    base: &BuildScope,
-    compose_args: &ComposeArgs,
-) -> anyhow::Result<PathBuf> {
+fn compose_path(base: &BuildScope, compose_args: &ComposeChoice) -> anyhow::Result<PathBuf> {
     match &compose_args.file {
         Some(path) => {
-            let path = ctx.start_dir.join(path);
+            let path = path.clone();
             if path.is_file() {
                 Ok(path)
             } else {
@@ -156,7 +161,7 @@ fn compose_path(
 
 /// `-p`, else the file's `name:`, else the environment's name; normalised as Compose does.
 fn project_name(
-    compose_args: &ComposeArgs,
+    compose_args: &ComposeChoice,
     file: &ComposeFile,
     env: &str,
 ) -> anyhow::Result<String> {
@@ -184,14 +189,17 @@ fn project_name(
 /// A fresh clone has `environments/<env>/.env.example` but no `.env` (it is git-ignored, and
 /// the compose files name it in `env_file:`). Make it from the template, as the original's
 /// setup instructions told people to, and say so.
-fn create_dotenv_from_example(ctx: &Context, base: &BuildScope) -> anyhow::Result<()> {
+fn create_dotenv_from_example(
+    base: &BuildScope,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<()> {
     let dotenv = base.env.dir.join(".env");
     let example = base.env.dir.join(".env.example");
     if dotenv.exists() || !example.is_file() {
         return Ok(());
     }
     fs_err::copy(&example, &dotenv)?;
-    ctx.printer.emit(Event::warning(format!(
+    emit(Event::warning(format!(
         "{} did not exist: created it from .env.example. It is git-ignored; put this \
          environment's real settings and secrets there",
         relative(&dotenv, &base.project.root)

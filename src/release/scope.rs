@@ -2,11 +2,10 @@
 
 use bollard::Docker;
 
-use super::Context;
 use crate::engine::{images, labels};
 use crate::exit::{CommandError, ExitStatus};
 use crate::hint;
-use crate::project::Project;
+use crate::project::{Loaded, Project};
 use crate::release;
 
 /// An environment seen from the release side.
@@ -45,8 +44,7 @@ pub struct ServiceImage {
 
 impl ReleaseScope {
     /// Resolve the environment's release settings; a repository is required.
-    pub fn load(ctx: &Context, env: &str) -> anyhow::Result<ReleaseScope> {
-        let loaded = ctx.settings(Some(env))?;
+    pub fn load(loaded: &Loaded, env: &str) -> anyhow::Result<ReleaseScope> {
         let project = loaded.project.clone();
         let environment = project.environment(env)?;
         let s = loaded.resolution.settings.clone();

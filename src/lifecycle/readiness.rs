@@ -10,7 +10,7 @@ use crate::engine::{containers, logs};
 use crate::exit::{CommandError, ExitStatus};
 use crate::hint;
 use crate::lifecycle::ready::{self, Goal, Readiness};
-use crate::output::{Event, Printer};
+use crate::output::Event;
 
 /// How often to look.
 const POLL: Duration = Duration::from_millis(200);
@@ -33,14 +33,14 @@ pub struct Awaited {
 /// Wait until every container of `awaited` meets its goal, or fail at `deadline`.
 pub async fn wait_all(
     docker: &Docker,
-    printer: &Printer,
     awaited: &[Awaited],
     deadline: Instant,
     timeout: Duration,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<()> {
     let waits = awaited
         .iter()
-        .map(|a| wait_one(docker, printer, a, deadline, timeout));
+        .map(|a| wait_one(docker, a, deadline, timeout, emit));
     for result in futures_util::future::join_all(waits).await {
         result?;
     }
@@ -50,17 +50,17 @@ pub async fn wait_all(
 /// Wait for one container.
 pub async fn wait_one(
     docker: &Docker,
-    printer: &Printer,
     awaited: &Awaited,
     deadline: Instant,
     timeout: Duration,
+    emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<()> {
     loop {
         let state = containers::state(docker, &awaited.id).await?;
         match ready::check(awaited.goal, &state) {
             Readiness::Ready => return Ok(()),
             Readiness::Failed(why) => {
-                show_last_lines(docker, printer, awaited, &state).await;
+                show_last_lines(docker, awaited, &state, emit).await;
                 return Err(CommandError::new(
                     ExitStatus::Engine,
                     format!(
@@ -73,7 +73,7 @@ pub async fn wait_one(
                 .into());
             }
             Readiness::Waiting if Instant::now() >= deadline => {
-                show_last_lines(docker, printer, awaited, &state).await;
+                show_last_lines(docker, awaited, &state, emit).await;
                 let what = match state.health.as_deref() {
                     Some(health) => format!("is still `{health}`"),
                     None => format!("is still `{}`", state.status),
@@ -97,20 +97,20 @@ pub async fn wait_one(
 
 async fn show_last_lines(
     docker: &Docker,
-    printer: &Printer,
     awaited: &Awaited,
     state: &containers::ContainerState,
+    emit: &(dyn Fn(Event) + Sync),
 ) {
     if let Ok(lines) = logs::last_lines(docker, &awaited.service, &awaited.id, LAST_LINES).await {
         for line in lines {
-            printer.emit(Event::Log {
+            emit(Event::Log {
                 service: awaited.service.clone(),
                 line,
             });
         }
     }
     if let Some(last) = state.health_log.last().filter(|l| !l.is_empty()) {
-        printer.emit(Event::warning(format!(
+        emit(Event::warning(format!(
             "{}: last health check said: {last}",
             awaited.service
         )));

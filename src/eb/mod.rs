@@ -1,20 +1,29 @@
-//! What `deploy`, `rollback`, `history` and `status --remote` share: the Elastic Beanstalk
-//! application and environment an environment deploys to, the AWS clients, and the deploy
-//! policy (timeout, accepted health).
+//! Elastic Beanstalk operations, above the API calls of [`crate::aws`]: deploying a prepared
+//! bundle ([`deploy`]), following an update ([`follow`]), the deploy history ([`history`]),
+//! rollbacks ([`rollback`]), `.env` as environment properties ([`sync_env`]) and the remote
+//! status ([`status`]). Progress goes out as [`Event`]s through a callback, so the commands
+//! only translate arguments and print.
+//!
+//! [`EbTarget`] is what they share: the application and environment an environment deploys
+//! to, the AWS clients, and the deploy policy (timeout, accepted health).
+
+pub mod deploy;
+pub mod follow;
+pub mod history;
+pub mod rollback;
+pub mod status;
+pub mod sync_env;
 
 use std::time::Duration;
 
-use super::Context;
-use super::bundle::setting;
 use crate::aws::sdk::{self, AwsTarget, Clients};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::Event;
-use crate::project::Project;
-use crate::project::settings::Settings;
+use crate::project::Loaded;
 use crate::project::typed::HealthPolicy;
 
 /// An environment seen from Elastic Beanstalk.
-pub(super) struct EbScope {
+pub struct EbTarget {
     /// Our environment's name.
     pub env_name: String,
     /// The EB application.
@@ -31,45 +40,42 @@ pub(super) struct EbScope {
     pub default_timeout: Duration,
 }
 
-/// Load the project and the environment's settings (emitting their warnings).
-pub(super) fn settings_of(ctx: &Context, env: &str) -> anyhow::Result<(Project, Settings)> {
-    let loaded = ctx.settings(Some(env))?;
-    Ok((loaded.project.clone(), loaded.resolution.settings.clone()))
-}
-
-impl EbScope {
-    /// Resolve names from `settings` and connect.
+impl EbTarget {
+    /// Resolve names from the environment's settings and connect.
     pub async fn connect(
-        ctx: &Context,
-        project: &Project,
-        settings: &Settings,
+        loaded: &Loaded,
         env: &str,
-    ) -> anyhow::Result<EbScope> {
-        let application = setting(&settings.application).unwrap_or_else(|| project.default_name());
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> anyhow::Result<EbTarget> {
+        let settings = loaded.settings();
+        let application = settings
+            .application
+            .get()
+            .unwrap_or_else(|| loaded.project.default_name());
         let eb_environment = settings
             .environment
             .as_ref()
-            .and_then(|e| setting(&e.eb_environment))
+            .and_then(|e| e.eb_environment.get())
             .unwrap_or_else(|| format!("{application}-{env}"));
         // Checked when the settings loaded; their defaults are the settings' conventions.
-        let typed = ctx.settings(Some(env))?.resolution.typed.clone();
+        let typed = loaded.typed();
         let target = AwsTarget {
-            profile: setting(&settings.profile),
-            region: setting(&settings.region),
+            profile: settings.profile.get(),
+            region: settings.region.get(),
             s3_path_style: typed.s3_path_style,
         };
-        ctx.printer.emit(Event::debug(format!(
+        emit(Event::debug(format!(
             "Elastic Beanstalk: application {application}, environment {eb_environment}, \
              region {}",
             target.region.as_deref().unwrap_or("(SDK default)")
         )));
         let clients = sdk::clients(&target).await?;
-        Ok(EbScope {
+        Ok(EbTarget {
             env_name: env.to_owned(),
             application,
             eb_environment,
             clients,
-            bucket: setting(&settings.s3_bucket),
+            bucket: settings.s3_bucket.get(),
             accept_yellow: typed.deploy_health == HealthPolicy::Yellow,
             default_timeout: typed.deploy_timeout,
         })
