@@ -4,11 +4,13 @@
 //! Included: everything that shapes the container — image, command, entrypoint, the resolved
 //! environment (env files and `environment:` together, so moving a variable between them
 //! changes nothing), ports, expose, mounts, volumes_from, links, external links, health check,
-//! working dir, user, restart policy, labels, tty, stdin_open, container name, hostname and
-//! networks. Left out, as Compose leaves them out: `build` (a rebuilt image has a new image ID,
-//! which the caller compares separately), `depends_on` (start order, not container
-//! configuration), and `env_file` paths and the unresolved `environment` (their effect is in the
-//! resolved environment). Map order does not matter; list order does (it does for Docker).
+//! working dir, user, restart policy, labels, tty, stdin_open, container name, hostname,
+//! networks and the runtime keys (capabilities, namespaces, resources, logging, secrets, …;
+//! absent from the hashed form when a service uses none, so older containers keep their hash).
+//! Left out, as Compose leaves them out: `build` (a rebuilt image has a new image ID, which the
+//! caller compares separately), `depends_on` (start order, not container configuration), and
+//! `env_file` paths and the unresolved `environment` (their effect is in the resolved
+//! environment). Map order does not matter; list order does (it does for Docker).
 
 use serde::Serialize;
 use serde_json::Value as Json;
