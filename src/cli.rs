@@ -280,12 +280,19 @@ pub struct ImageSelectArgs {
 /// Options shared by the lifecycle commands.
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
-    /// Use this compose file instead of the environment's own
+    /// Use this compose file instead of the environment's own (repeat to merge several, as
+    /// Compose does)
     #[arg(short = 'f', long = "file", value_name = "PATH")]
-    pub file: Option<PathBuf>,
+    pub file: Vec<PathBuf>,
     /// Compose project name (default: the environment name)
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
+    /// Read compose variables from this file too, over the .env files (repeatable)
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_file: Vec<PathBuf>,
+    /// Turn on the services of this Compose profile (repeatable; default: COMPOSE_PROFILES)
+    #[arg(long = "compose-profile", value_name = "NAME")]
+    pub compose_profile: Vec<String>,
 }
 
 /// `start`.

@@ -33,13 +33,30 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, RawService>, BundleError> {
     parse(&text, path)
 }
 
+/// [`read`] for each of several compose files merged in order (`-f a -f b`, a file and its
+/// override file): a later file's facts about a service win, key by key.
+pub fn read_all(paths: &[std::path::PathBuf]) -> Result<BTreeMap<String, RawService>, BundleError> {
+    let mut out: BTreeMap<String, RawService> = BTreeMap::new();
+    for path in paths {
+        for (name, later) in read(path)? {
+            let earlier = out.entry(name).or_default();
+            earlier.variable_env.extend(later.variable_env);
+            earlier.memory_mib = later.memory_mib.or(earlier.memory_mib);
+            earlier.memory_reservation_mib = later
+                .memory_reservation_mib
+                .or(earlier.memory_reservation_mib);
+        }
+    }
+    Ok(out)
+}
+
 /// [`read`] for text already in memory; `path` names the file in errors.
 pub fn parse(text: &str, path: &Path) -> Result<BTreeMap<String, RawService>, BundleError> {
     let invalid = |problem: String| BundleError::Invalid(format!("{}: {problem}", path.display()));
     let mut doc: Value =
         serde_norway::from_str(text).map_err(|e| invalid(format!("not valid YAML: {e}")))?;
-    doc.apply_merge()
-        .map_err(|e| invalid(format!("merge keys: {e}")))?;
+    // Nested merges too (serde_norway's own `apply_merge` drops them).
+    crate::compose::apply_merge_keys(&mut doc).map_err(|e| invalid(format!("merge keys: {e}")))?;
     let Some(root) = doc.as_mapping() else {
         return Ok(BTreeMap::new());
     };

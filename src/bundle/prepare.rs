@@ -146,15 +146,12 @@ fn render_compose(
         ))
         .into());
     };
-    let dotenv_path = environment.dir.join(".env");
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
+    let dotenv = environment.dir.join(".env");
+    let selection = compose::Selection::default();
+    let Some(file) = compose::load_selected(&selection, Some(path), Some(&dotenv), false)? else {
+        return Err(BundleError::Invalid(format!("cannot load {}", path.display())).into());
     };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = compose::load_for_build(path, &vars)?;
-    let raw = compose_raw::read(path)?;
+    let raw = compose_raw::read_all(&selection.compose_files(Some(path)))?;
     Ok(render::render(
         format,
         &render::RenderInput {

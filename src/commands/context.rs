@@ -74,10 +74,16 @@ impl Context {
         crate::eb::EbTarget::connect(&loaded, env, &|event| self.printer.emit(event)).await
     }
 
-    /// `-f`/`-p` as the lifecycle core takes them (`-f` relative to the starting directory).
+    /// `-f`/`--env-file`/`--compose-profile`/`-p` as the lifecycle core takes them (paths
+    /// relative to the starting directory).
     pub fn compose_choice(&self, args: &crate::cli::ComposeArgs) -> ComposeChoice {
+        let resolve = |paths: &[std::path::PathBuf]| -> Vec<std::path::PathBuf> {
+            paths.iter().map(|p| self.start_dir.join(p)).collect()
+        };
         ComposeChoice {
-            file: args.file.as_ref().map(|f| self.start_dir.join(f)),
+            files: resolve(&args.file),
+            env_files: resolve(&args.env_file),
+            profiles: args.compose_profile.clone(),
             project_name: args.project_name.clone(),
         }
     }

@@ -17,8 +17,10 @@ use crate::output::Report;
 /// Run `logs`.
 pub async fn run(ctx: &Context, args: LogsArgs) -> anyhow::Result<Report> {
     let compose_args = ComposeArgs {
-        file: args.file.clone(),
+        file: args.file.iter().cloned().collect(),
         project_name: args.project_name.clone(),
+        env_file: Vec::new(),
+        compose_profile: Vec::new(),
     };
     let scope = ctx.env_scope(&args.env, &compose_args, Runtime::Skip)?;
     for service in &args.services {

@@ -75,7 +75,11 @@ pub fn compose_flags_of(command: &Command) -> (Option<&std::path::Path>, Option<
         Command::Logs(args) => return (args.file.as_deref(), args.project_name.as_deref()),
         _ => return (None, None),
     };
-    (compose.file.as_deref(), compose.project_name.as_deref())
+    // Hints repeat the first `-f`; several are rare enough to leave to the user.
+    (
+        compose.file.first().map(std::path::PathBuf::as_path),
+        compose.project_name.as_deref(),
+    )
 }
 
 /// Run `command`.

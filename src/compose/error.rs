@@ -71,6 +71,32 @@ pub enum ComposeError {
         /// rare, and every `Result` of this module would carry its size).
         source: Box<DotenvError>,
     },
+    /// An enabled service needs a service whose profiles are all off.
+    #[error(
+        "{file}:{line}: service `{service}` needs `{dependency}`, which is off: its profiles \
+         ({}) are not active; expected the profile turned on (`--compose-profile {first}` or \
+         COMPOSE_PROFILES={first}), or the dependency removed",
+        profiles.join(", "),
+        first = profiles.first().map_or("", String::as_str)
+    )]
+    DisabledDependency {
+        /// The compose file.
+        file: PathBuf,
+        /// 1-based line of the enabled service.
+        line: usize,
+        /// The enabled service.
+        service: String,
+        /// The service it needs.
+        dependency: String,
+        /// The dependency's profiles.
+        profiles: Vec<String>,
+    },
+    /// A project-level `.env` or `--env-file` is not valid dotenv.
+    #[error("{source}")]
+    Dotenv {
+        /// The dotenv error, which names the file and line.
+        source: Box<DotenvError>,
+    },
     /// Services wait for each other in a circle, so none of them can start first.
     #[error(
         "{file}:{line}: services depend on each other in a cycle: {}; expected `depends_on`, \

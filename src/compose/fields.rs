@@ -9,12 +9,13 @@ use serde_norway::{Mapping, Value};
 
 use super::error::ComposeError;
 use super::interpolate::Variables;
-use super::yaml::{KeyPath, Source};
+use super::yaml::{KeyPath, Sources};
 
 /// Everything normalisation needs: where messages point, where relative paths start, where
 /// variables come from, and the warnings gathered so far.
 pub(crate) struct Cx<'a> {
-    pub(crate) source: &'a Source<'a>,
+    /// The files the document came from, for the line of each key.
+    pub(crate) source: &'a Sources,
     /// The compose file's directory, absolute.
     pub(crate) base_dir: &'a Path,
     pub(crate) vars: Variables<'a>,
@@ -32,9 +33,10 @@ impl Cx<'_> {
         problem: impl Into<String>,
         expected: impl Into<String>,
     ) -> ComposeError {
+        let (file, line) = self.source.locate(path);
         ComposeError::Invalid {
-            file: self.source.file.to_owned(),
-            line: self.source.line_of(path),
+            file: file.to_owned(),
+            line,
             key: path.to_string(),
             problem: problem.into(),
             expected: expected.into(),
@@ -48,11 +50,9 @@ impl Cx<'_> {
 
     /// A warning at `path`.
     pub(crate) fn warn(&mut self, path: &KeyPath, message: impl std::fmt::Display) {
-        let line = self.source.line_of(path);
-        self.warnings.push((
-            line,
-            format!("{}:{line}: `{path}`: {message}", self.source.file.display()),
-        ));
+        let (file, line) = self.source.locate(path);
+        let text = format!("{}:{line}: `{path}`: {message}", file.display());
+        self.warnings.push((line, text));
     }
 
     /// Warn about keys of `map` that are neither `known` nor `x-` extensions; `unsupported`

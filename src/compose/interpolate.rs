@@ -39,7 +39,7 @@ pub(crate) enum InterpolationError {
 /// become empty strings and are reported once each in `warnings`.
 pub(crate) fn interpolate_document(
     root: &mut Value,
-    source: &Source<'_>,
+    source: &Source,
     vars: Variables<'_>,
     warnings: &mut Vec<(usize, String)>,
 ) -> Result<(), ComposeError> {
@@ -53,7 +53,7 @@ pub(crate) fn interpolate_document(
 }
 
 struct Walk<'a, 'w> {
-    source: &'a Source<'a>,
+    source: &'a Source,
     vars: Variables<'a>,
     warnings: &'w mut Vec<(usize, String)>,
     warned: HashSet<String>,

@@ -12,17 +12,23 @@
 mod duration;
 mod error;
 mod fields;
+mod files;
 mod hash;
 mod interpolate;
+mod lines;
+mod merge;
 mod model;
 mod mounts;
 mod normalize;
 mod order;
 mod paths;
 mod ports;
+mod profiles;
 pub mod runtime;
+mod selection;
 mod service;
 mod shellwords;
+mod variables;
 mod yaml;
 
 #[cfg(test)]
@@ -30,10 +36,9 @@ mod table_tests;
 
 use std::path::Path;
 
-use serde_norway::Value;
-
 pub(crate) use duration::parse as parse_duration;
 pub use error::ComposeError;
+pub use files::Request;
 pub use interpolate::{Variables, process_env_over};
 pub use model::{
     Build, ComposeFile, Condition, EnvFile, ExposedPort, ExternalLink, Format, Healthcheck,
@@ -41,10 +46,15 @@ pub use model::{
     Service, ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
 };
 pub(crate) use order::dependencies;
+pub use selection::{Selection, load_selected};
 pub(crate) use shellwords::split as split_command;
+pub use variables::{ProjectVariables, override_file};
 
-use fields::{Cx, describe};
-use yaml::{KeyPath, Source};
+/// Apply YAML merge keys (`<<: *a`, `<<: [*a, *b]`) at every depth of `value`, anchors that
+/// merge anchors included, as the loader does.
+pub fn apply_merge_keys(value: &mut serde_norway::Value) -> Result<(), &'static str> {
+    yaml::resolve_merges(value)
+}
 
 /// Docker's rule for the names of services, volumes and networks: a letter or digit, then
 /// letters, digits, `_`, `.` and `-` (they end up in object names and hostnames).
@@ -56,108 +66,50 @@ pub(crate) fn is_docker_name(name: &str) -> bool {
 
 /// Read and load the compose file at `path`. `vars` answers `${VAR}` lookups (and `HOME` for
 /// `~`); [`process_env_over`] gives Compose's own source, the process environment over `.env`.
+/// Profiles come from `COMPOSE_PROFILES` in `vars`.
 pub fn load(path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {
-    let text = fs_err::read_to_string(path).map_err(|source| ComposeError::Read {
-        file: path.to_owned(),
-        source,
-    })?;
-    parse(&text, path, vars)
+    load_one(path, vars, true)
 }
 
 /// Load the compose file at `path` for building images only: `env_file:` files are not read
 /// (they hold runtime secrets, are often git-ignored, and play no part in a build), so each
 /// service's resolved environment holds only its `environment:` entries.
 pub fn load_for_build(path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {
-    let text = fs_err::read_to_string(path).map_err(|source| ComposeError::Read {
-        file: path.to_owned(),
-        source,
-    })?;
-    parse_with(&text, path, vars, false)
+    load_one(path, vars, false)
 }
 
 /// Load compose `text` as if read from `path`: relative paths in it are resolved against
 /// `path`'s directory, and messages name `path`. Files named by `env_file:` are read.
 pub fn parse(text: &str, path: &Path, vars: Variables<'_>) -> Result<ComposeFile, ComposeError> {
-    parse_with(text, path, vars, true)
+    let files = [path.to_owned()];
+    let request = Request {
+        files: &files,
+        vars,
+        profiles: None,
+        read_env_files: true,
+    };
+    files::load(&request, Some(text))
 }
 
-fn parse_with(
-    text: &str,
+/// Load a project of one or more compose files (`-f a.yml -f b.yml`, or a file and its
+/// override file): each file's `extends` resolved, the files merged by the Compose merge rules,
+/// `include`d projects added, services whose profiles are all off left out.
+pub fn load_project(request: &Request<'_>) -> Result<ComposeFile, ComposeError> {
+    files::load(request, None)
+}
+
+fn load_one(
     path: &Path,
     vars: Variables<'_>,
     read_env_files: bool,
 ) -> Result<ComposeFile, ComposeError> {
-    let mut source = Source::new(path, text);
-    let root = match source.parse()? {
-        Value::Mapping(map) => map,
-        Value::Null => {
-            return Err(ComposeError::Invalid {
-                file: path.to_owned(),
-                line: 1,
-                key: KeyPath::root().to_string(),
-                problem: "the file is empty".into(),
-                expected: "`services:` with at least one service".into(),
-            });
-        }
-        other => {
-            return Err(ComposeError::Invalid {
-                file: path.to_owned(),
-                line: 1,
-                key: KeyPath::root().to_string(),
-                problem: format!("the file holds {}", describe(&other)),
-                expected: "a mapping with `services:` (or, in the legacy v1 format, services \
-                           at the top level)"
-                    .into(),
-            });
-        }
-    };
-    let format = normalize::detect_format(&root);
-    let mut root = match format {
-        Format::V1 => {
-            source.v1 = true;
-            Value::Mapping(normalize::wrap_v1(root))
-        }
-        Format::Spec => Value::Mapping(root),
-    };
-    let mut warnings = Vec::new();
-    interpolate::interpolate_document(&mut root, &source, vars, &mut warnings)?;
-
-    let base_dir = base_dir(path)?;
-    let mut cx = Cx {
-        source: &source,
-        base_dir: &base_dir,
+    let files = [path.to_owned()];
+    load_project(&Request {
+        files: &files,
         vars,
+        profiles: None,
         read_env_files,
-        warnings,
-    };
-    let Value::Mapping(root) = root else {
-        // Interpolation changes scalars only; the root is still the mapping it was.
-        return Err(ComposeError::Invalid {
-            file: path.to_owned(),
-            line: 1,
-            key: KeyPath::root().to_string(),
-            problem: "the document changed shape during interpolation".into(),
-            expected: "a mapping".into(),
-        });
-    };
-    let file = normalize::document(&mut cx, &root, format)?;
-    // Compose refuses cycles at load time; so do we, so `start` never meets one half-way.
-    file.startup_order()?;
-    Ok(file)
-}
-
-/// The compose file's directory, absolute and cleaned (Docker needs absolute bind sources).
-fn base_dir(path: &Path) -> Result<std::path::PathBuf, ComposeError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::path::absolute(dir)
-        .map(|dir| paths::clean(&dir))
-        .map_err(|source| ComposeError::Read {
-            file: path.to_owned(),
-            source,
-        })
+    })
 }
 
 impl ComposeFile {

@@ -125,6 +125,9 @@ pub struct Service {
     /// Networks to join, with per-network aliases.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, ServiceNetwork>,
+    /// The profiles that enable this service (none: always enabled).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
     /// Everything else the container is made with: capabilities, namespaces, resources,
     /// logging, secrets and configs (see [`super::runtime`]).
     #[serde(flatten)]

@@ -11,9 +11,9 @@ use super::service::{self, Scope};
 use super::yaml::KeyPath;
 use super::{ComposeFile, Service};
 
-/// Top-level keys of the spec format that stevedore reads.
+/// Top-level keys of the spec format that stevedore reads (`include` is taken out before).
 const TOP_KEYS: &[&str] = &[
-    "services", "networks", "volumes", "version", "name", "secrets", "configs",
+    "services", "networks", "volumes", "version", "name", "include", "secrets", "configs",
 ];
 /// Top-level keys Compose knows that stevedore ignores (with a warning).
 const TOP_UNSUPPORTED: &[&str] = &["models"];
@@ -56,26 +56,77 @@ pub(crate) fn wrap_v1(root: Mapping) -> Mapping {
     top
 }
 
-/// Read the whole (interpolated) document.
+/// Keys that make a top-level mapping of a spec-format file a misplaced service.
+const SERVICE_SIGNS: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "ports",
+    "environment",
+    "env_file",
+    "depends_on",
+    "links",
+    "restart",
+];
+
+/// A spec-format file (it has `version:` or `services:`) with a service written at the top
+/// level: Compose would start nothing for it, so it is an error at its line, not a warning.
+fn stray_services(cx: &Cx<'_>, root: &Mapping) -> Result<(), ComposeError> {
+    for (key, value) in root {
+        let name = key_text(key);
+        let known = TOP_KEYS.contains(&name.as_str())
+            || TOP_UNSUPPORTED.contains(&name.as_str())
+            || SPEC_ONLY.contains(&name.as_str())
+            || name.starts_with("x-");
+        let looks_like_service = match untag(value) {
+            Value::Mapping(map) => SERVICE_SIGNS.iter().any(|k| map.contains_key(*k)),
+            _ => false,
+        };
+        if !known && looks_like_service {
+            let why = if root.contains_key("services") {
+                "looks like a service, but is at the top level beside `services:`, so it is not one"
+            } else {
+                "looks like a service, but the file has `version:`, so services must be under \
+                 `services:` and this one would never start"
+            };
+            return Err(cx.invalid(
+                &KeyPath::root().key(&name),
+                why,
+                format!(
+                    "`{name}:` moved under `services:` (or, for the legacy v1 format, no \
+                     `version:` key)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Read the whole (interpolated, merged) document; the `included` projects' services,
+/// networks and volumes join it (a service name defined twice is an error).
 pub(crate) fn document(
     cx: &mut Cx<'_>,
     root: &Mapping,
     format: Format,
+    included: Vec<ComposeFile>,
 ) -> Result<ComposeFile, ComposeError> {
     let top = KeyPath::root();
-    if root.contains_key("include") {
-        return Err(cx.invalid(
-            &top.key("include"),
-            "`include` is not supported by stevedore",
-            "the included services written into this file",
-        ));
-    }
     if format == Format::Spec {
+        stray_services(cx, root)?;
         cx.check_keys(&top, root, TOP_KEYS, TOP_UNSUPPORTED);
     }
     let name = cx.opt_string(&top.key("name"), root.get("name"), "a project name")?;
-    let networks = declarations(cx, &top.key("networks"), root.get("networks"), network)?;
-    let volumes = declarations(cx, &top.key("volumes"), root.get("volumes"), volume)?;
+    let mut networks = declarations(cx, &top.key("networks"), root.get("networks"), network)?;
+    let mut volumes = declarations(cx, &top.key("volumes"), root.get("volumes"), volume)?;
+    for other in &included {
+        for (key, def) in &other.networks {
+            networks.entry(key.clone()).or_insert_with(|| def.clone());
+        }
+        for (key, def) in &other.volumes {
+            volumes.entry(key.clone()).or_insert_with(|| def.clone());
+        }
+    }
     let files = super::runtime::file_objects(cx, root)?;
 
     let services_path = top.key("services");
@@ -88,7 +139,22 @@ pub(crate) fn document(
             "a mapping of service names to service settings",
         )?,
     };
-    let names: Vec<String> = services_map.keys().map(key_text).collect();
+    let mut names: Vec<String> = services_map.keys().map(key_text).collect();
+    for other in &included {
+        for service in other.services.keys() {
+            if names.contains(service) {
+                return Err(cx.invalid(
+                    &services_path.key(service),
+                    format!(
+                        "service `{service}` is also defined by the included file {}",
+                        other.path.display()
+                    ),
+                    "each service defined once across included files",
+                ));
+            }
+            names.push(service.clone());
+        }
+    }
     let scope = Scope {
         format,
         services: &names,
@@ -102,20 +168,26 @@ pub(crate) fn document(
         let name = key_text(key);
         let path = services_path.key(&name);
         let parsed = service::service(cx, &scope, &path, &name, value)?;
-        lines.insert(name.clone(), cx.source.line_of(&path));
+        lines.insert(name.clone(), cx.source.locate(&path).1);
         services.insert(name, parsed);
     }
     let mut warnings = std::mem::take(&mut cx.warnings);
     // Stable: warnings on one line keep the order they were found in.
     warnings.sort_by_key(|(line, _)| *line);
+    let mut warnings: Vec<String> = warnings.into_iter().map(|(_, message)| message).collect();
+    for other in included {
+        warnings.extend(other.warnings);
+        lines.extend(other.lines);
+        services.extend(other.services);
+    }
     Ok(ComposeFile {
-        path: cx.source.file.to_owned(),
+        path: cx.source.main().to_owned(),
         format,
         name,
         services,
         networks,
         volumes,
-        warnings: warnings.into_iter().map(|(_, message)| message).collect(),
+        warnings,
         lines,
     })
 }

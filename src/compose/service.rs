@@ -77,12 +77,13 @@ const SERVICE_KEYS: &[&str] = &[
     "container_name",
     "hostname",
     "networks",
+    "profiles",
 ];
 
 /// Service keys of the Compose spec (and of v1) that stevedore does not act on: a warning, not
-/// an error, so files written for Compose still load. The runtime keys are read (or refused with
-/// a reason) by [`runtime`].
-const SERVICE_UNSUPPORTED: &[&str] = &["profiles"];
+/// an error, so files written for Compose still load. None today: the runtime keys are read (or
+/// refused with a reason) by [`runtime`].
+const SERVICE_UNSUPPORTED: &[&str] = &[];
 
 /// `build:` keys stevedore does not act on.
 const BUILD_UNSUPPORTED: &[&str] = &[
@@ -126,13 +127,6 @@ pub(crate) fn service(
         Value::Null => &empty,
         other => cx.mapping(path, other, "a mapping of service settings")?,
     };
-    if map.contains_key("extends") {
-        return Err(cx.invalid(
-            &path.key("extends"),
-            "`extends` is not supported by stevedore",
-            "the settings written into this service (YAML anchors and `<<:` merge keys work)",
-        ));
-    }
     let known = [SERVICE_KEYS, runtime::KEYS].concat();
     cx.check_keys(path, map, &known, SERVICE_UNSUPPORTED);
     let runtime_scope = RuntimeScope {
@@ -176,6 +170,9 @@ pub(crate) fn service(
                     .collect();
             }
             "tty" => svc.tty = cx.bool(&p, value)?,
+            "profiles" => {
+                svc.profiles = cx.string_list(&p, value, "a list of profile names")?;
+            }
             "stdin_open" => svc.stdin_open = cx.bool(&p, value)?,
             "container_name" => {
                 svc.container_name = non_empty(cx, &p, value, "a container name")?;
@@ -414,9 +411,10 @@ fn resolve_environment(
             }
             continue;
         }
+        let (compose_file, line) = cx.source.locate(ep);
         let parsed = dotenv::read(&file.path).map_err(|source| ComposeError::EnvFile {
-            file: cx.source.file.to_owned(),
-            line: cx.source.line_of(ep),
+            file: compose_file.to_owned(),
+            line,
             key: ep.to_string(),
             source: Box::new(source),
         })?;

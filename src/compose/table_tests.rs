@@ -8,13 +8,18 @@
 //!   `$DATA` in strings stands for the table's directory;
 //! - `warning: text` — some warning contains `text`; `warnings: N` — exactly N warnings;
 //! - `error: text` — loading fails with a message containing `text`; `line: N` (required with
-//!   `error:`) — the message points at `<file name>:N:`.
+//!   `error:`) — the message points at `<file name>:N:` (`in: name` — of that file instead);
+//! - `files: a.yml b.yml` — more compose files (relative to the case) merged over it, as
+//!   `-f case.yml -f a.yml -f b.yml`; `profiles: a b` — the active profiles (`--compose-profile`).
+//!
+//! Files under a `parts/` directory are not cases: cases read them (`files:`, `extends`,
+//! `include`).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use super::load;
+use super::{Request, load_project};
 
 #[derive(Default)]
 struct Expect {
@@ -24,6 +29,9 @@ struct Expect {
     warning_count: Option<usize>,
     error: Option<String>,
     line: Option<usize>,
+    line_in: Option<String>,
+    files: Vec<String>,
+    profiles: Option<Vec<String>>,
 }
 
 fn data_dir() -> PathBuf {
@@ -37,6 +45,9 @@ fn cases(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "parts") {
+                continue;
+            }
             cases(&path, out);
         } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
             out.push(path);
@@ -71,6 +82,11 @@ fn parse_expect(text: &str) -> Result<Expect, String> {
             "warnings" => expect.warning_count = Some(rest.parse().map_err(|_| "warnings: N")?),
             "error" => expect.error = Some(rest.to_owned()),
             "line" => expect.line = Some(rest.parse().map_err(|_| "line: N")?),
+            "in" => expect.line_in = Some(rest.to_owned()),
+            "files" => expect.files = rest.split_whitespace().map(str::to_owned).collect(),
+            "profiles" => {
+                expect.profiles = Some(rest.split_whitespace().map(str::to_owned).collect());
+            }
             other => return Err(format!("unknown directive `{other}`")),
         }
     }
@@ -138,11 +154,23 @@ fn run_case(yml: &Path, data: &str) -> Result<(), String> {
             .map(|(_, v)| v.clone())
             .or_else(|| (name == "HOME").then(|| "/home/tester".to_owned()))
     };
-    let loaded = load(yml, &vars);
-    let file_name = yml
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let dir = yml.parent().unwrap_or(Path::new("."));
+    let files: Vec<PathBuf> = std::iter::once(yml.to_owned())
+        .chain(expect.files.iter().map(|f| dir.join(f)))
+        .collect();
+    let loaded = load_project(&Request {
+        files: &files,
+        vars: &vars,
+        profiles: expect.profiles.as_deref(),
+        read_env_files: true,
+    });
+    let file_name = match &expect.line_in {
+        Some(name) => name.clone(),
+        None => yml
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
     match (loaded, &expect.error) {
         (Err(err), Some(want)) => {
             let msg = err.to_string().replace(data, "$DATA");

@@ -1,26 +1,27 @@
-//! YAML text to a `serde_norway::Value`, and the line of any key in that text.
+//! YAML text to a `serde_norway::Value` with merge keys applied, and the line of any key in that
+//! text.
 //!
 //! `Value` forgets where its nodes came from, so errors found after parsing ask [`Source::line_of`]
-//! for a line. It re-reads the text with a `DeserializeSeed` that walks down the key path and
-//! stops with a sentinel error at the wanted node: serde_norway stamps every error with the mark
-//! of the node being read, so the sentinel comes back carrying the exact line — through flow
-//! style, quoting and anchors, which a textual scan would get wrong. Lookups only happen when
-//! something is reported, so re-reading the (small) file each time costs nothing that matters.
+//! for a line. It answers from a [`LineIndex`] built once, on the first question, in one pass
+//! over the parser's events — through flow style, quoting and anchors, which a textual scan
+//! would get wrong — so a file with thousands of warnings still loads in linear time.
 
+use std::cell::OnceCell;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_norway::Value;
 
 use super::error::ComposeError;
+use super::lines::LineIndex;
 
 /// Apply YAML 1.1 merge keys (`<<: *a` or `<<: [*a, *b]`) at every depth: a mapping's own keys
 /// win over merged ones, earlier sources over later ones, and a merged-in mapping has its own
 /// merges applied first — so `x-common: &c {<<: *base, …}` used as `<<: *c` brings `base`'s
 /// keys too. (serde_norway's `apply_merge` copies a nested `<<` in as a plain key and drops
 /// it.) One pass over the tree: each node is visited once.
-fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
+pub(crate) fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
     match value {
         Value::Mapping(map) => {
             for child in map.values_mut() {
@@ -57,7 +58,7 @@ fn resolve_merges(value: &mut Value) -> Result<(), &'static str> {
 }
 
 /// One step of a [`KeyPath`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Seg {
     /// A mapping key.
     Key(String),
@@ -112,28 +113,31 @@ impl fmt::Display for KeyPath {
 
 /// The compose file's text and name, for line lookups and messages.
 #[derive(Debug, Clone)]
-pub(crate) struct Source<'a> {
+pub(crate) struct Source {
     /// The compose file, as named in messages.
-    pub(crate) file: &'a Path,
-    text: &'a str,
+    pub(crate) file: PathBuf,
+    text: String,
     /// Legacy v1 files have their services at the top level, so logical paths
     /// (`services.web.image`) lose their first step before the text is searched.
     pub(crate) v1: bool,
+    /// Built on the first line lookup (loading asks for each service's line: once per load).
+    lines: OnceCell<LineIndex>,
 }
 
-impl<'a> Source<'a> {
-    pub(crate) fn new(file: &'a Path, text: &'a str) -> Self {
+impl Source {
+    pub(crate) fn new(file: &Path, text: &str) -> Self {
         Self {
-            file,
-            text,
+            file: file.to_owned(),
+            text: text.to_owned(),
             v1: false,
+            lines: OnceCell::new(),
         }
     }
 
     /// Parse the text and apply YAML merge keys (`<<: *base`).
     pub(crate) fn parse(&self) -> Result<Value, ComposeError> {
         let mut value: Value =
-            serde_norway::from_str(self.text).map_err(|err| ComposeError::Syntax {
+            serde_norway::from_str(&self.text).map_err(|err| ComposeError::Syntax {
                 file: self.file.to_owned(),
                 line: err.location().map_or(1, |l| l.line()),
                 message: err.to_string(),
@@ -158,240 +162,103 @@ impl<'a> Source<'a> {
     /// The 1-based line of the node at `path`, or of its nearest ancestor that can be found
     /// (keys that came in through a merge key are found at the anchor they were copied from).
     pub(crate) fn line_of(&self, path: &KeyPath) -> usize {
-        let segs = match (self.v1, path.segments()) {
-            (true, [Seg::Key(first), rest @ ..]) if first == "services" => rest,
-            (_, segs) => segs,
+        self.deepest(path.segments()).map_or(1, |(_, line)| line)
+    }
+
+    /// How many steps of `segs` (a logical path) lead to a node of this text, and its line.
+    fn deepest(&self, segs: &[Seg]) -> Option<(usize, usize)> {
+        let (skipped, segs) = match (self.v1, segs) {
+            (true, [Seg::Key(first), rest @ ..]) if first == "services" => (1, rest),
+            (_, segs) => (0, segs),
         };
+        let index = self.lines.get_or_init(|| LineIndex::build(&self.text));
         for len in (1..=segs.len()).rev() {
             for through_merges in [false, true] {
-                if let Some(line) = self.locate(&segs[..len], through_merges) {
-                    return line;
+                if let Some(line) = index.get(&segs[..len], through_merges) {
+                    return Some((len + skipped, line));
                 }
             }
         }
-        1
-    }
-
-    fn locate(&self, segs: &[Seg], through_merges: bool) -> Option<usize> {
-        let seed = Locate {
-            path: segs,
-            through_merges,
-            merge_list: false,
-        };
-        match seed.deserialize(serde_norway::Deserializer::from_str(self.text)) {
-            Err(err) if err.to_string().contains(FOUND) => err.location().map(|l| l.line()),
-            _ => None,
-        }
+        None
     }
 }
 
-/// The sentinel "error" that carries the found node's position out of the deserializer.
-const FOUND: &str = "\u{1}stevedore: node found";
-
-fn found<E: de::Error>() -> E {
-    E::custom(FOUND)
+/// Where the nodes of a document made of several files came from: each key is found in the
+/// file that set it last (the override wins, as in the merge), a service's inherited keys in
+/// the service it `extends`.
+#[derive(Debug, Clone)]
+pub(crate) struct Sources {
+    placed: Vec<Placed>,
 }
 
-/// Walks down `path`; fails with [`FOUND`] at the node it names, succeeds when it is absent.
-struct Locate<'p> {
-    path: &'p [Seg],
-    through_merges: bool,
-    /// The node is the value of a `<<` key, which may be a list of mappings to search each of.
-    merge_list: bool,
+#[derive(Debug, Clone)]
+struct Placed {
+    source: Rc<Source>,
+    /// `(prefix in the document, prefix in the file)`: for `extends`, the extending service's
+    /// path and the base service's path in its own file.
+    moved: Option<(Vec<Seg>, Vec<Seg>)>,
 }
 
-impl Locate<'_> {
-    fn child<'p>(&self, path: &'p [Seg]) -> Locate<'p> {
-        Locate {
-            path,
-            through_merges: self.through_merges,
-            merge_list: false,
+impl Sources {
+    /// The document is `main` alone, so far.
+    pub(crate) fn new(main: Rc<Source>) -> Self {
+        Self {
+            placed: vec![Placed {
+                source: main,
+                moved: None,
+            }],
         }
     }
 
-    fn scalar<E: de::Error>(&self) -> Result<(), E> {
-        if self.path.is_empty() {
-            Err(found())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Locate<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Locate<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML node")
+    /// The first file: the one the project is named after and messages fall back to.
+    pub(crate) fn main(&self) -> &Path {
+        &self.placed[0].source.file
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        self.scalar()
+    /// The document's `at` took keys from `from` in `source`.
+    pub(crate) fn push_moved(&mut self, source: Rc<Source>, at: &KeyPath, from: &KeyPath) {
+        self.placed.push(Placed {
+            source,
+            moved: Some((at.segments().to_vec(), from.segments().to_vec())),
+        });
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.scalar()
+    /// Everything `other` knows about, after what this set knows.
+    pub(crate) fn extend(&mut self, other: Sources) {
+        self.placed.extend(other.placed);
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        match self.path.first() {
-            None => return Err(found()),
-            Some(Seg::Key(_)) if self.merge_list => {
-                while seq.next_element_seed(self.child(self.path))?.is_some() {}
-            }
-            Some(Seg::Index(wanted)) if !self.merge_list => {
-                let mut index = 0;
-                loop {
-                    let more = if index == *wanted {
-                        seq.next_element_seed(self.child(&self.path[1..]))?
-                            .is_some()
-                    } else {
-                        seq.next_element::<IgnoredAny>()?.is_some()
+    /// The file and 1-based line of the node at `path` (or of its deepest ancestor found).
+    pub(crate) fn locate(&self, path: &KeyPath) -> (&Path, usize) {
+        let segs = path.segments();
+        let mut best: Option<(usize, &Path, usize)> = None;
+        for placed in &self.placed {
+            let found = match &placed.moved {
+                None => placed.source.deepest(segs),
+                Some((at, from)) => {
+                    let Some(rest) = segs.strip_prefix(at.as_slice()) else {
+                        continue;
                     };
-                    if !more {
-                        break;
-                    }
-                    index += 1;
+                    let mut in_file = from.clone();
+                    in_file.extend_from_slice(rest);
+                    // Only what lies below the base service tells more than the service.
+                    placed
+                        .source
+                        .deepest(&in_file)
+                        .filter(|(len, _)| *len > from.len())
+                        .map(|(len, line)| (len - from.len() + at.len(), line))
                 }
-            }
-            // serde_norway insists that every element is consumed.
-            Some(_) => while seq.next_element::<IgnoredAny>()?.is_some() {},
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let wanted = match self.path.first() {
-            None => return Err(found()),
-            Some(Seg::Key(key)) => Some(key.as_str()),
-            Some(Seg::Index(_)) => None,
-        };
-        let last = self.path.len() == 1;
-        while let Some(kind) = map.next_key_seed(KeySeed { wanted, last })? {
-            match kind {
-                KeyKind::Wanted => map.next_value_seed(self.child(&self.path[1..]))?,
-                KeyKind::Merge if self.through_merges => map.next_value_seed(Locate {
-                    path: self.path,
-                    through_merges: true,
-                    merge_list: true,
-                })?,
-                KeyKind::Merge | KeyKind::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            };
+            if let Some((len, line)) = found
+                && best.is_none_or(|(best_len, _, _)| len >= best_len)
+            {
+                best = Some((len, &placed.source.file, line));
             }
         }
-        Ok(())
-    }
-}
-
-enum KeyKind {
-    Wanted,
-    Merge,
-    Other,
-}
-
-/// Reads one mapping key; fails with [`FOUND`] (at the key's own position) when it is the last
-/// step of the path.
-struct KeySeed<'p> {
-    wanted: Option<&'p str>,
-    last: bool,
-}
-
-impl KeySeed<'_> {
-    fn classify<E: de::Error>(&self, key: &str) -> Result<KeyKind, E> {
-        if self.wanted == Some(key) {
-            if self.last {
-                Err(found())
-            } else {
-                Ok(KeyKind::Wanted)
-            }
-        } else if key == "<<" {
-            Ok(KeyKind::Merge)
-        } else {
-            Ok(KeyKind::Other)
+        match best {
+            Some((_, file, line)) => (file, line),
+            None => (self.main(), 1),
         }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = KeyKind;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<KeyKind, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = KeyKind;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping key")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyKind, E> {
-        self.classify(&v.to_string())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyKind, E> {
-        self.classify(&v.to_string())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyKind, E> {
-        self.classify(&v.to_string())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyKind, E> {
-        self.classify(&v.to_string())
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyKind, E> {
-        self.classify(v)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<KeyKind, E> {
-        Ok(KeyKind::Other)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<KeyKind, E> {
-        Ok(KeyKind::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyKind, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(KeyKind::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyKind, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(KeyKind::Other)
     }
 }
 
@@ -443,6 +310,38 @@ services:
             // Absent: the nearest ancestor.
             (&["services", "web", "nope"], 6),
             (&["nothing"], 1),
+        ];
+        for (steps, want) in table {
+            assert_eq!(source.line_of(&path(steps)), *want, "{steps:?}");
+        }
+    }
+
+    #[test]
+    fn anchors_inside_anchors_plain_aliases_and_merge_lists() {
+        let text = "\
+x-a: &a
+  env: &env
+    K: v
+x-b: &b
+  <<: *a
+  own: 1
+x-c: &c {flow: 2}
+services:
+  s:
+    <<: [*b, *c]
+    env2: *env
+    inline:
+      <<: {deep: 3}
+";
+        let source = Source::new(Path::new("c.yml"), text);
+        let table: &[(&[&str], usize)] = &[
+            (&["services", "s", "own"], 6),
+            (&["services", "s", "env", "K"], 3),
+            (&["services", "s", "env2", "K"], 3),
+            (&["services", "s", "env2"], 11),
+            (&["services", "s", "flow"], 7),
+            (&["services", "s", "inline", "deep"], 13),
+            (&["services", "s", "missing", "deeper"], 9),
         ];
         for (steps, want) in table {
             assert_eq!(source.line_of(&path(steps)), *want, "{steps:?}");

@@ -158,6 +158,9 @@ pub async fn build_prepared(
         };
         let service = target.service.clone();
         let outcome = build::build(docker, request, |p| report_progress(emit, &service, p)).await?;
+        if let Some(name) = &target.image_name {
+            crate::engine::images::retag(docker, &outcome.image_id, name).await?;
+        }
         let short_id = outcome
             .image_id
             .trim_start_matches("sha256:")

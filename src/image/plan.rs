@@ -24,6 +24,9 @@ pub struct Target {
     pub dockerfile: String,
     /// The local tag, `<project>-<service>:<env>`.
     pub tag: String,
+    /// The compose `image:` of a service that also has `build:`: Compose tags what it builds
+    /// with that name, so `docker run`/other tools find it there too.
+    pub image_name: Option<String>,
     /// Build arguments from the compose file (the command line adds to them).
     pub args: HashMap<String, String>,
     /// The multi-stage target.
@@ -57,6 +60,7 @@ pub fn targets(
                 context_root: build.context.clone(),
                 dockerfile: relative_slash(&dockerfile, &build.context),
                 tag: labels::local_tag(&scope.project_name, name, &scope.env.name),
+                image_name: service.image.clone(),
                 args: build
                     .args
                     .iter()
@@ -82,6 +86,7 @@ pub fn targets(
             context_root: root.clone(),
             dockerfile: relative_slash(dockerfile, root),
             tag: labels::local_tag(&scope.project_name, &service.name, &scope.env.name),
+            image_name: None,
             args: HashMap::new(),
             stage: None,
         });
@@ -118,6 +123,31 @@ pub fn targets(
     }
 }
 
+/// The services of `env`'s compose project that have a `build:` section, in file order: with
+/// the `docker/<service>/<env>/Dockerfile`s, what a release builds and publishes (a project
+/// may have only a compose file).
+pub fn compose_built_services(
+    env: &crate::project::Environment,
+) -> Result<Vec<String>, compose::ComposeError> {
+    let dotenv = env.dir.join(".env");
+    let selection = compose::Selection::default();
+    let file = compose::load_selected(
+        &selection,
+        env.compose_file.as_deref(),
+        Some(&dotenv),
+        false,
+    )?;
+    Ok(file
+        .map(|file| {
+            file.services
+                .iter()
+                .filter(|(_, service)| service.build.is_some())
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// The environment's compose file (or `-f`), loaded for its build sections. Its env files are
 /// not read: a build does not need the runtime secrets.
 fn compose_file_of(
@@ -125,9 +155,8 @@ fn compose_file_of(
     compose_override: Option<&Path>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Option<compose::ComposeFile>> {
-    let path = match compose_override {
+    let files = match compose_override {
         Some(path) => {
-            let path = path.to_path_buf();
             if !path.is_file() {
                 return Err(CommandError::new(
                     ExitStatus::InvalidInput,
@@ -135,21 +164,19 @@ fn compose_file_of(
                 )
                 .into());
             }
-            path
+            vec![path.to_path_buf()]
         }
-        None => match &scope.env.compose_file {
-            Some(path) => path.clone(),
-            None => return Ok(None),
-        },
+        None => Vec::new(),
     };
-    let dotenv_path = scope.env.dir.join(".env");
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
+    let selection = compose::Selection {
+        files,
+        ..compose::Selection::default()
     };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = compose::load_for_build(&path, &vars)?;
+    let dotenv = scope.env.dir.join(".env");
+    let default = scope.env.compose_file.as_deref();
+    let Some(file) = compose::load_selected(&selection, default, Some(&dotenv), false)? else {
+        return Ok(None);
+    };
     for warning in &file.warnings {
         emit(Event::warning(warning.clone()));
     }

@@ -15,12 +15,17 @@ use crate::lifecycle::plan::Target;
 use crate::output::Event;
 use crate::project::Loaded;
 
-/// The compose file and project name asked for on the command line (`-f`, `-p`).
+/// The compose files, variables, profiles and project name asked for on the command line
+/// (`-f`, `--env-file`, `--compose-profile`, `-p`).
 #[derive(Debug, Clone, Default)]
 pub struct ComposeChoice {
-    /// `-f`: this compose file instead of the environment's own (absolute or relative to the
-    /// current directory).
-    pub file: Option<PathBuf>,
+    /// `-f`: these compose files, merged in order, instead of the environment's own (and its
+    /// override file); absolute or relative to the current directory.
+    pub files: Vec<PathBuf>,
+    /// `--env-file`: variable files over the `.env` files.
+    pub env_files: Vec<PathBuf>,
+    /// `--compose-profile`: the active profiles (none: `COMPOSE_PROFILES`).
+    pub profiles: Vec<String>,
     /// `-p`: the Compose project name.
     pub project_name: Option<String>,
 }
@@ -89,21 +94,16 @@ pub fn load(
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<EnvScope> {
     let base = BuildScope::load(loaded, env)?;
-    let compose_path = compose_path(&base, compose_args)?;
-    let dotenv_path = base.env.dir.join(".env");
     if runtime == Runtime::Read {
         create_dotenv_from_example(&base, emit)?;
     }
-    let dotenv = if dotenv_path.is_file() {
-        Some(crate::project::dotenv::read(&dotenv_path)?)
-    } else {
-        None
-    };
-    let vars = compose::process_env_over(dotenv.as_ref());
-    let file = match runtime {
-        Runtime::Read => compose::load(&compose_path, &vars)?,
-        Runtime::Skip => compose::load_for_build(&compose_path, &vars)?,
-    };
+    let selection = selection(compose_args)?;
+    let read_env_files = runtime == Runtime::Read;
+    let dotenv_path = base.env.dir.join(".env");
+    let default = base.env.compose_file.as_deref();
+    let file = compose::load_selected(&selection, default, Some(&dotenv_path), read_env_files)?
+        .ok_or_else(|| no_compose_file(&base.env.name))?;
+    let compose_path = file.path.clone();
     for warning in &file.warnings {
         emit(Event::warning(warning.clone()));
     }
@@ -130,33 +130,40 @@ pub fn load(
     })
 }
 
-fn compose_path(base: &BuildScope, compose_args: &ComposeChoice) -> anyhow::Result<PathBuf> {
-    match &compose_args.file {
-        Some(path) => {
-            let path = path.clone();
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(CommandError::new(
-                    ExitStatus::InvalidInput,
-                    format!("compose file {} does not exist", path.display()),
-                )
-                .into())
-            }
-        }
-        None => base.env.compose_file.clone().ok_or_else(|| {
-            CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "environment `{env}` has no compose file: add \
-                     docker/<service>/{env}/docker-compose.yml, set `compose_file` under \
-                     [environments.{env}] in stevedore.toml, or pass -f PATH",
-                    env = base.env.name
-                ),
-            )
-            .into()
-        }),
-    }
+/// `-f` (each must exist), `--env-file` (each must exist) and `--compose-profile`.
+fn selection(compose_args: &ComposeChoice) -> anyhow::Result<compose::Selection> {
+    let existing = |paths: &[PathBuf], what: &str| -> anyhow::Result<Vec<PathBuf>> {
+        paths
+            .iter()
+            .map(|path| {
+                if path.is_file() {
+                    Ok(path.clone())
+                } else {
+                    Err(CommandError::new(
+                        ExitStatus::InvalidInput,
+                        format!("{what} {} does not exist", path.display()),
+                    )
+                    .into())
+                }
+            })
+            .collect()
+    };
+    Ok(compose::Selection {
+        files: existing(&compose_args.files, "compose file")?,
+        env_files: existing(&compose_args.env_files, "env file")?,
+        profiles: compose_args.profiles.clone(),
+    })
+}
+
+fn no_compose_file(env: &str) -> anyhow::Error {
+    CommandError::new(
+        ExitStatus::InvalidInput,
+        format!(
+            "environment `{env}` has no compose file: add docker/<service>/{env}/docker-compose.yml, \
+             set `compose_file` under [environments.{env}] in stevedore.toml, or pass -f PATH"
+        ),
+    )
+    .into()
 }
 
 /// `-p`, else the file's `name:`, else the environment's name; normalised as Compose does.

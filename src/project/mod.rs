@@ -187,6 +187,15 @@ pub struct Service {
     pub dockerfile: Option<PathBuf>,
 }
 
+/// Compose's own default file names, in its order, for a project that keeps its compose file
+/// at the root.
+const ROOT_COMPOSE_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
 impl Project {
     /// Find the project root by walking up from `start`, then load `stevedore.toml`.
     pub fn discover(start: &Path) -> Result<Project, ProjectError> {
@@ -290,6 +299,8 @@ impl Project {
             .collect()
     }
 
+    /// The compose file of the environment: `compose_file` from stevedore.toml, else the one
+    /// `docker-compose.yml` under docker/<service>/<env>/, else the project root's.
     fn compose_file_of(
         &self,
         env: &str,
@@ -309,7 +320,13 @@ impl Project {
             .filter(|p| p.is_file())
             .collect();
         match found.len() {
-            0 | 1 => Ok(found.into_iter().next()),
+            // A project without the docker/<service>/<env>/ layout: its own compose file at
+            // the root, by the names Compose looks for.
+            0 => Ok(ROOT_COMPOSE_FILES
+                .iter()
+                .map(|name| self.root.join(name))
+                .find(|p| p.is_file())),
+            1 => Ok(found.into_iter().next()),
             _ => Err(ProjectError::AmbiguousCompose {
                 env: env.to_owned(),
                 found: found

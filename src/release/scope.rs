@@ -67,6 +67,11 @@ impl ReleaseScope {
             .filter(|s| s.dockerfile.is_some())
             .map(|s| s.name.clone())
             .collect();
+        for service in crate::image::plan::compose_built_services(&environment)? {
+            if !services.contains(&service) {
+                services.push(service);
+            }
+        }
         let primary = environment
             .compose_file
             .as_ref()
@@ -81,7 +86,11 @@ impl ReleaseScope {
             .ok_or_else(|| {
                 CommandError::new(
                     ExitStatus::InvalidInput,
-                    format!("environment `{env}` has no service with a Dockerfile to release"),
+                    format!(
+                        "environment `{env}` has no service to release: add \
+                         docker/<service>/{env}/Dockerfile or a `build:` section to its compose \
+                         file"
+                    ),
                 )
             })?;
         services.sort_by_key(|s| s != &primary);

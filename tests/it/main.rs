@@ -7,6 +7,7 @@ mod buildkit;
 mod bundle;
 mod cli;
 mod compose_config;
+mod compose_files;
 mod config;
 mod deploy;
 mod deploy_core;

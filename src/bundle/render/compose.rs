@@ -22,6 +22,16 @@ fn list(items: impl IntoIterator<Item = String>) -> Value {
     Value::Sequence(items.into_iter().map(Value::String).collect())
 }
 
+/// A value of the loaded model, which is interpolated already: Compose on the instance must
+/// read every `$` in it as a literal `$` (`$$`), not as a variable to fill in again.
+fn escaped(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+fn escaped_list<'t>(items: impl IntoIterator<Item = &'t String>) -> Value {
+    list(items.into_iter().map(|item| escaped(item)))
+}
+
 pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
     let mut notes = Vec::new();
     let mut lossy = Vec::new();
@@ -33,16 +43,15 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
         let mut out = Mapping::new();
         out.insert(s("image"), s(image_of(name, service, input, &mut notes)?));
         if let Some(entrypoint) = &service.entrypoint {
-            out.insert(s("entrypoint"), list(entrypoint.iter().cloned()));
+            out.insert(s("entrypoint"), escaped_list(entrypoint));
         }
         if let Some(command) = &service.command {
-            out.insert(s("command"), list(command.iter().cloned()));
+            out.insert(s("command"), escaped_list(command));
         }
         let mut environment = Mapping::new();
         let mut quiet = Vec::new();
         for (key, value) in literal_environment(name, service, input, &mut quiet) {
-            // A literal `$` must not be read as a reference by Compose on the instance.
-            environment.insert(s(key), s(value.replace('$', "$$")));
+            environment.insert(s(key), s(escaped(&value)));
         }
         if let Some(raw) = input.raw.get(name) {
             for (key, written) in &raw.variable_env {
@@ -141,7 +150,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
             let labels: Mapping = service
                 .labels
                 .iter()
-                .map(|(k, v)| (s(k.clone()), s(v.clone())))
+                .map(|(k, v)| (s(k.clone()), s(escaped(v))))
                 .collect();
             out.insert(s("labels"), Value::Mapping(labels));
         }
@@ -174,7 +183,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
             ("hostname", &service.hostname),
         ] {
             if let Some(value) = value {
-                out.insert(s(key), s(value.clone()));
+                out.insert(s(key), s(escaped(value)));
             }
         }
         if let Some(restart) = service.restart {
@@ -186,7 +195,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
                 check.insert(s("disable"), Value::Bool(true));
             } else {
                 if !healthcheck.test.is_empty() {
-                    check.insert(s("test"), list(healthcheck.test.iter().cloned()));
+                    check.insert(s("test"), escaped_list(&healthcheck.test));
                 }
                 for (key, value) in [
                     ("interval", healthcheck.interval),
@@ -347,7 +356,7 @@ fn device_reservations(rt: &Runtime) -> Value {
                 let options: Mapping = r
                     .options
                     .iter()
-                    .map(|(k, v)| (s(k.clone()), s(v.clone())))
+                    .map(|(k, v)| (s(k.clone()), s(escaped(v))))
                     .collect();
                 entry.insert(s("options"), Value::Mapping(options));
             }
@@ -368,14 +377,14 @@ fn runtime_keys(rt: &Runtime, out: &mut Mapping) {
     let mut put = |key: &str, value: Value| {
         out.insert(s(key), value);
     };
-    let text = |value: &Option<String>| value.clone().map(s);
+    let text = |value: &Option<String>| value.as_deref().map(|t| s(escaped(t)));
     let number = |value: Option<i64>| value.map(|n| Value::Number(n.into()));
-    let strings = |items: &[String]| (!items.is_empty()).then(|| list(items.iter().cloned()));
+    let strings = |items: &[String]| (!items.is_empty()).then(|| escaped_list(items));
     let pairs = |map: &indexmap::IndexMap<String, String>| {
         (!map.is_empty()).then(|| {
             Value::Mapping(
                 map.iter()
-                    .map(|(k, v)| (s(k.clone()), s(v.clone())))
+                    .map(|(k, v)| (s(k.clone()), s(escaped(v))))
                     .collect(),
             )
         })

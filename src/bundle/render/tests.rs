@@ -551,3 +551,32 @@ fn what_a_format_cannot_express_is_listed_and_refused_unless_allowed() {
         assert!(lossy.contains(needle), "{needle}: {lossy}");
     }
 }
+
+#[test]
+fn compose_bundle_keeps_escaped_dollars_everywhere() {
+    let text = r#"
+services:
+  app:
+    image: app:1
+    entrypoint: ["sh", "-c"]
+    command: ["echo $$HOME costs 5$$ and $${PATH}"]
+    working_dir: /srv/$$dir
+    healthcheck:
+      test: ["CMD-SHELL", "test -n \"$$HOSTNAME\""]
+"#;
+    let files = rendered(BundleFormat::Compose, text, None);
+    let out = String::from_utf8(files.files[0].data.clone()).expect("utf8");
+    let doc: serde_norway::Value = serde_norway::from_str(&out).expect("yaml");
+    let app = &doc["services"]["app"];
+    // What Compose on the instance reads back is what the file said: one literal `$` each.
+    assert_eq!(
+        app["command"][0].as_str(),
+        Some("echo $$HOME costs 5$$ and $${PATH}")
+    );
+    assert_eq!(app["working_dir"].as_str(), Some("/srv/$$dir"));
+    assert_eq!(
+        app["healthcheck"]["test"][1].as_str(),
+        Some("test -n \"$$HOSTNAME\"")
+    );
+    assert_eq!(app["entrypoint"][0].as_str(), Some("sh"));
+}
