@@ -551,9 +551,46 @@ fn long_mount(
             "bind",
             "volume",
             "consistency",
+            "tmpfs",
+            "image",
         ],
-        &["tmpfs", "image"],
+        &[],
     );
+    // Compose keys the Engine API stevedore speaks (1.41) cannot express: refused, not dropped.
+    for (section, key, why) in [
+        (None, "image", "image mounts need Engine API 1.48"),
+        (
+            Some("bind"),
+            "recursive",
+            "recursive read-only binds need Engine API 1.44",
+        ),
+        (
+            Some("volume"),
+            "subpath",
+            "volume subpaths need Engine API 1.45",
+        ),
+        (
+            Some("volume"),
+            "labels",
+            "a volume made on first use gets no labels; declare it under the top-level \
+             `volumes:` with `labels:`",
+        ),
+    ] {
+        let (holder, kp) = match section {
+            None => (Some(long), ip.key(key)),
+            Some(section) => (
+                long.get(section).and_then(|v| untag(v).as_mapping()),
+                ip.key(section).key(key),
+            ),
+        };
+        if holder.is_some_and(|m| m.contains_key(key)) {
+            return Err(cx.invalid(
+                &kp,
+                format!("`{key}` cannot be honoured: {why}"),
+                "the mount without it",
+            ));
+        }
+    }
     let sub = |cx: &mut Cx<'_>, key: &str, known: &[&str], unsupported: &[&str]| match long
         .get(key)
         .map(untag)
@@ -568,10 +605,11 @@ fn long_mount(
     let bind = sub(
         cx,
         "bind",
-        &["selinux", "create_host_path", "propagation"],
-        &["recursive"],
+        &["selinux", "create_host_path", "propagation", "recursive"],
+        &[],
     )?;
-    let volume = sub(cx, "volume", &["nocopy"], &["subpath", "labels"])?;
+    let volume = sub(cx, "volume", &["nocopy", "subpath", "labels"], &[])?;
+    let tmpfs = sub(cx, "tmpfs", &["size", "mode"], &[])?;
     let Some(kind) = cx.opt_string(&ip.key("type"), long.get("type"), "bind, volume or tmpfs")?
     else {
         return Err(cx.invalid(ip, "the long form has no `type`", MOUNT_EXPECTED));
@@ -605,7 +643,56 @@ fn long_mount(
         selinux: selinux.as_deref(),
         nocopy,
     };
-    mounts::from_long(&spec, base).map_err(|problem| cx.invalid(ip, problem, MOUNT_EXPECTED))
+    let mut mount = mounts::from_long(&spec, base)
+        .map_err(|problem| cx.invalid(ip, problem, MOUNT_EXPECTED))?;
+    if let Some(bind) = bind {
+        if let Some(v) = bind.get("propagation") {
+            let pp = ip.key("bind").key("propagation");
+            let mode = cx.string(&pp, v, "a propagation mode")?;
+            const MODES: [&str; 6] = [
+                "private", "rprivate", "shared", "rshared", "slave", "rslave",
+            ];
+            if !MODES.contains(&mode.as_str()) {
+                return Err(cx.invalid(
+                    &pp,
+                    format!("`{mode}` is not a propagation mode"),
+                    MODES.join(", "),
+                ));
+            }
+            mount.options.push(mode);
+        }
+        if let Some(v) = bind.get("create_host_path") {
+            let cp = ip.key("bind").key("create_host_path");
+            if !cx.bool(&cp, v)? {
+                return Err(cx.invalid(
+                    &cp,
+                    "`create_host_path: false` cannot be honoured: the Engine creates a missing \
+                     bind source",
+                    "`create_host_path: true` (or leave it out) and create the path first",
+                ));
+            }
+        }
+    }
+    if let Some(tmpfs) = tmpfs {
+        if let Some(v) = tmpfs.get("size") {
+            let sp = ip.key("tmpfs").key("size");
+            let text = cx.string(&sp, v, "a size like `64m` or a number of bytes")?;
+            let bytes = super::runtime::bytes(&text)
+                .ok_or_else(|| cx.invalid(&sp, format!("`{text}` is not a size"), "e.g. `64m`"))?;
+            mount.options.push(format!("size={bytes}"));
+        }
+        if let Some(v) = tmpfs.get("mode") {
+            // The digits as written (`0755` reads as the number 755): Docker wants octal.
+            let mode = scalar_text(v)
+                .map(|t| t.trim_start_matches("0o").to_owned())
+                .filter(|t| !t.is_empty() && t.chars().all(|c| ('0'..='7').contains(&c)));
+            let Some(mode) = mode else {
+                return Err(cx.wrong(&ip.key("tmpfs").key("mode"), v, "an octal mode like 1777"));
+            };
+            mount.options.push(format!("mode={mode}"));
+        }
+    }
+    Ok(mount)
 }
 
 fn volumes_from(

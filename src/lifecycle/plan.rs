@@ -239,7 +239,10 @@ fn add_mount(spec: &mut ContainerSpec, target: &Target<'_>, mount: &Mount) {
         (MountKind::Volume | MountKind::Bind, None) => {
             spec.anonymous_volumes.push(mount.target.clone())
         }
-        (MountKind::Tmpfs, _) => spec.tmpfs.push(mount.target.clone()),
+        (MountKind::Tmpfs, _) if options.is_empty() => spec.tmpfs.push(mount.target.clone()),
+        (MountKind::Tmpfs, _) => spec
+            .tmpfs
+            .push(format!("{}:{}", mount.target, options.join(","))),
     }
 }
 

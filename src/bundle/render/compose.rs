@@ -136,7 +136,12 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
                     volumes.push(format!("{volume}:{}{mode}", mount.target));
                 }
                 (MountKind::Volume | MountKind::Bind, None) => volumes.push(mount.target.clone()),
-                (MountKind::Tmpfs, _) => tmpfs.push(mount.target.clone()),
+                (MountKind::Tmpfs, _) if mount.options.is_empty() => {
+                    tmpfs.push(mount.target.clone())
+                }
+                (MountKind::Tmpfs, _) => {
+                    tmpfs.push(format!("{}:{}", mount.target, mount.options.join(",")))
+                }
             }
         }
         if !volumes.is_empty() {

@@ -415,7 +415,9 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
                     container_path: mount.target.clone(),
                     read_only: mount.read_only,
                 }),
-                (MountKind::Tmpfs, _) => tmpfs.push((mount.target.clone(), String::new())),
+                (MountKind::Tmpfs, _) => {
+                    tmpfs.push((mount.target.clone(), mount.options.join(",")))
+                }
                 _ => lossy.push(format!(
                     "service `{name}`: the anonymous volume at {}: Dockerrun v2 has no such \
                      volume (name it under the top-level `volumes:`)",
