@@ -17,6 +17,9 @@ const COMMANDS: &[&str] = &[
     "restart",
     "status",
     "logs",
+    "lock",
+    "health",
+    "events",
     "shell",
     "run",
     "task",
@@ -35,8 +38,8 @@ const COMMANDS: &[&str] = &[
 
 /// Commands that may follow an environment name: `stevedore dev start`.
 pub const ENV_FIRST: &[&str] = &[
-    "start", "stop", "down", "restart", "status", "logs", "shell", "run", "task", "release",
-    "publish", "bundle", "deploy", "rollback", "history", "config",
+    "start", "stop", "down", "restart", "status", "logs", "health", "events", "shell", "run",
+    "task", "release", "publish", "bundle", "deploy", "rollback", "history", "config",
 ];
 
 /// `image` actions, for `image dev build`.

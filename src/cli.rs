@@ -138,11 +138,29 @@ pub enum Command {
     )]
     Status(StatusArgs),
 
-    /// Show an environment's container logs
+    /// Show an environment's container logs, or its Elastic Beanstalk instances' with --remote
     #[command(
-        after_help = "Examples:\n  stevedore logs dev -f\n  stevedore logs prod --tail 100 proxy"
+        after_help = "Examples:\n  stevedore logs dev -f\n  stevedore logs prod --tail 100 proxy\n  stevedore logs prod --remote               (each instance's tail logs, prefixed by instance id)\n  stevedore logs prod --remote --bundle logs/ (every instance's full logs, one zip each)"
     )]
     Logs(LogsArgs),
+
+    /// Take, show or release an environment's deploy lock (shared by every machine through S3)
+    #[command(
+        after_help = "deploy and rollback take the lock themselves and release it when they end, Ctrl-C and\nfailures included; a second run waits for it (or exits 10 with --no-wait). A lock past its\nexpiry is broken with a warning.\n\nExamples:\n  stevedore lock status prod\n  stevedore lock acquire prod -m \"migrating the database\" --for 2h\n  stevedore lock release prod\n  stevedore lock release prod --force       (someone else's lock)"
+    )]
+    Lock(LockArgs),
+
+    /// Show an environment's Elastic Beanstalk health: status, causes, each instance's requests, latency and CPU
+    #[command(
+        after_help = "Examples:\n  stevedore health prod\n  stevedore health prod --json\n  stevedore health prod --watch              (refreshes every 10 seconds until Ctrl-C)"
+    )]
+    Health(HealthArgs),
+
+    /// Show an environment's Elastic Beanstalk events
+    #[command(
+        after_help = "Examples:\n  stevedore events prod\n  stevedore events prod --count 100\n  stevedore events prod --follow             (until Ctrl-C)"
+    )]
+    Events(EventsArgs),
 
     /// Open a shell in a one-off container of a service
     #[command(after_help = "Examples:\n  stevedore shell dev\n  stevedore shell prod proxy")]
@@ -414,6 +432,84 @@ pub struct LogsArgs {
     /// Number of lines to show from the end of each log
     #[arg(long, value_name = "N")]
     pub tail: Option<u64>,
+    /// The Elastic Beanstalk instances' logs instead of local containers (each line prefixed by
+    /// its instance id)
+    #[arg(long)]
+    pub remote: bool,
+    /// With --remote: save every instance's full logs in DIR, one zip per instance
+    #[arg(long, value_name = "DIR", requires = "remote")]
+    pub bundle: Option<PathBuf>,
+}
+
+/// `lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(subcommand)]
+    pub action: LockAction,
+}
+
+/// What to do with an environment's deploy lock.
+#[derive(Debug, Subcommand)]
+pub enum LockAction {
+    /// Who holds the lock, for what, since when, until when
+    #[command(after_help = "Example:\n  stevedore lock status prod --json")]
+    Status(EnvArgs),
+    /// Take the lock so that nobody deploys until it is released (or expires)
+    #[command(
+        after_help = "Example:\n  stevedore lock acquire prod -m \"investigating the 5xx\" --for 30m"
+    )]
+    Acquire(LockAcquireArgs),
+    /// Release the lock (yours; someone else's with --force)
+    #[command(
+        after_help = "Examples:\n  stevedore lock release prod\n  stevedore lock release prod --force"
+    )]
+    Release(LockReleaseArgs),
+}
+
+/// `lock acquire`.
+#[derive(Debug, Args)]
+pub struct LockAcquireArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Why: shown to whoever meets the lock
+    #[arg(short, long, value_name = "MSG")]
+    pub message: String,
+    /// How long the lock holds before others may break it (e.g. 30m, 2h)
+    #[arg(long = "for", value_name = "DURATION", default_value = "2h")]
+    pub duration: String,
+}
+
+/// `lock release`.
+#[derive(Debug, Args)]
+pub struct LockReleaseArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Release the lock even when someone else holds it
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Keep refreshing (every 10 seconds, Elastic Beanstalk's own refresh rate) until Ctrl-C
+    #[arg(short, long)]
+    pub watch: bool,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The environment (a directory under environments/)
+    pub env: String,
+    /// Keep printing new events until Ctrl-C
+    #[arg(short, long)]
+    pub follow: bool,
+    /// How many past events to show (1-1000)
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub count: i32,
 }
 
 /// `shell`.
@@ -496,6 +592,10 @@ pub struct BundleArgs {
     /// Use image tags when no digest has been recorded yet (never accepted by deploy)
     #[arg(long)]
     pub allow_unpinned: bool,
+    /// Ship images that are not ours (e.g. redis:7) on their tags instead of the digest their
+    /// registry gives (the summary names them as unpinned)
+    #[arg(long)]
+    pub no_pin_third_party: bool,
     /// Put this file in the bundle even though it looks like a secret (repeatable)
     #[arg(long = "allow-secret", value_name = "PATH")]
     pub allow_secrets: Vec<PathBuf>,
@@ -519,6 +619,10 @@ pub struct DeployArgs {
     /// On failure, redeploy the previous healthy version (exit 9 when that succeeds)
     #[arg(long)]
     pub rollback_on_failure: bool,
+    /// Ship images that are not ours (e.g. redis:7) on their tags instead of the digest their
+    /// registry gives (the summary names them as unpinned)
+    #[arg(long)]
+    pub no_pin_third_party: bool,
     /// Set the environment's properties from environments/<env>/.env (values never printed)
     #[arg(long)]
     pub sync_env: bool,

@@ -58,6 +58,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<aws::AwsError>,
     exit::classifier::<lifecycle::lock::LockError>,
     exit::classifier::<lifecycle::external::ExternalError>,
+    exit::classifier::<aws::deploy_lock::DeployLockError>,
 ];
 
 /// Run stevedore with `args` (argv[0] included) and return the exit status.
@@ -113,7 +114,11 @@ pub fn run(args: Vec<OsString>) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
+    let aws_before = aws::pace::counts();
     let outcome = runtime.block_on(run_interruptible(&ctx, cli.command));
+    if let Some(requests) = aws::pace::summary_since(&aws_before) {
+        printer.emit(output::Event::debug(requests));
+    }
     match outcome {
         Ok(report) => {
             printer.report(command_name, &report);

@@ -218,3 +218,25 @@ pub async fn properties(
         })
         .collect())
 }
+
+/// The value of option `namespace`/`name` in the environment's configuration, when set.
+pub async fn option(
+    eb: &Client,
+    application: &str,
+    environment: &str,
+    (namespace, name): (&str, &str),
+) -> Result<Option<String>, AwsError> {
+    let out = eb
+        .describe_configuration_settings()
+        .application_name(application)
+        .environment_name(environment)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
+    Ok(out
+        .configuration_settings()
+        .iter()
+        .flat_map(|c| c.option_settings())
+        .find(|o| o.namespace() == Some(namespace) && o.option_name() == Some(name))
+        .and_then(|o| o.value().map(str::to_owned)))
+}

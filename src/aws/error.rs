@@ -45,6 +45,24 @@ pub enum AwsError {
         /// What AWS (or the wait) said, with what to do.
         message: String,
     },
+    /// The credentials belong to another account than the environment's `account_id`.
+    #[error(
+        "environment {environment} lives in AWS account {expected}, but the credentials in use{} \
+         belong to account {actual} ({arn}); nothing was changed. Use that account's profile \
+         (`--profile`, or `profile` under [environments.{environment}] in stevedore.toml), or fix \
+         `account_id`",
+        scope_text(None)
+    )]
+    WrongAccount {
+        /// Our environment's name.
+        environment: String,
+        /// `account_id` from the settings.
+        expected: String,
+        /// The account of the credentials.
+        actual: String,
+        /// The caller's ARN.
+        arn: String,
+    },
     /// AWS answered with an error.
     #[error(
         "{} {operation} failed{}: {code}: {message}{}",
@@ -73,6 +91,18 @@ pub enum AwsError {
         /// Why.
         detail: String,
     },
+    /// The command's deadline passed while AWS had not answered.
+    #[error(
+        "{} {operation}: no answer before the deadline (--timeout, or [deploy] timeout in \
+         stevedore.toml){}. Whatever AWS had already accepted goes on there; `stevedore status` \
+         with --remote shows the environment",
+        service_of(operation),
+        scope_text(Some(operation))
+    )]
+    Deadline {
+        /// The API operation that was waiting.
+        operation: &'static str,
+    },
     /// A response lacked something it always has.
     #[error("{operation}: unexpected answer: {detail}")]
     Unexpected {
@@ -86,9 +116,10 @@ pub enum AwsError {
 impl Coded for AwsError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            AwsError::Credentials { .. } => ExitStatus::Registry,
+            AwsError::Credentials { .. } | AwsError::WrongAccount { .. } => ExitStatus::Registry,
             AwsError::NoRegion | AwsError::NoEnvironment { .. } => ExitStatus::InvalidInput,
             AwsError::Busy { .. } => ExitStatus::Busy,
+            AwsError::Deadline { .. } => ExitStatus::TimedOut,
             AwsError::Api { .. } | AwsError::Unreachable { .. } | AwsError::Unexpected { .. } => {
                 ExitStatus::Aws
             }
@@ -130,6 +161,7 @@ impl AwsError {
                     message,
                 }
             }
+            _ if super::deadline::is_deadline(&err) => AwsError::Deadline { operation },
             _ => {
                 let detail = error_chain(&err);
                 if detail.contains("credentials") || detail.contains("Credentials") {
@@ -196,6 +228,7 @@ pub fn service_of(operation: &str) -> &'static str {
         "PutObject"
         | "HeadObject"
         | "GetObject"
+        | "DeleteObject"
         | "CreateMultipartUpload"
         | "UploadPart"
         | "CompleteMultipartUpload"
@@ -208,6 +241,8 @@ pub fn service_of(operation: &str) -> &'static str {
         | "CreateRepository"
         | "BatchGetImage"
         | "DescribeImages" => "ECR",
+        "GetCallerIdentity" => "STS",
+        "DescribeLogGroups" | "FilterLogEvents" => "CloudWatch Logs",
         "" => "AWS",
         _ => "Elastic Beanstalk",
     }
@@ -218,6 +253,8 @@ fn endpoint_variable(service: &str) -> &'static str {
     match service {
         "S3" => "AWS_ENDPOINT_URL_S3",
         "ECR" => "AWS_ENDPOINT_URL_ECR",
+        "STS" => "AWS_ENDPOINT_URL_STS",
+        "CloudWatch Logs" => "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
         _ => "AWS_ENDPOINT_URL_ELASTIC_BEANSTALK",
     }
 }
@@ -233,6 +270,8 @@ pub fn endpoint_of(service: &str, region: &str) -> String {
     let host = match service {
         "S3" => "s3",
         "ECR" => "api.ecr",
+        "STS" => "sts",
+        "CloudWatch Logs" => "logs",
         _ => "elasticbeanstalk",
     };
     format!("https://{host}.{region}.amazonaws.com")

@@ -45,6 +45,17 @@ impl EbEvent {
         matches!(self.severity.as_str(), "ERROR" | "FATAL")
     }
 
+    /// The event as one line, as the EB CLI prints it: time, severity, message. Every command
+    /// that shows events (deploy and rollback follows, `events`, `status --remote`) uses it.
+    pub fn line(&self) -> String {
+        format!(
+            "{}  {:<7} {}",
+            self.time_text(),
+            self.severity,
+            self.message
+        )
+    }
+
     /// `2024-05-01 12:00:00` (UTC), as the EB CLI prints event times.
     pub fn time_text(&self) -> String {
         DateTime::from_millis(self.time_ms)

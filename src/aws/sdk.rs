@@ -2,15 +2,21 @@
 //! settings, then the SDK's own chain (environment variables, shared files, SSO, container and
 //! instance roles) and its per-service endpoint variables (`AWS_ENDPOINT_URL_S3`,
 //! `AWS_ENDPOINT_URL_ELASTIC_BEANSTALK`). Path-style S3 addressing is the one switch the SDK has
-//! no variable for, so it comes from `[aws] s3_path_style`.
+//! no variable for, so it comes from `[aws] s3_path_style`. When the environment names its
+//! `account_id`, the credentials are checked against it before any client is handed out.
 
 use std::time::Duration;
 
+use std::time::Instant;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_elasticbeanstalk::config::ProvideCredentials;
 
+use super::deadline::{BoundedHttpClient, Deadline};
 use super::error::AwsError;
+use super::pace::RequestMeter;
 
 /// Where and as whom to talk to AWS.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +27,9 @@ pub struct AwsTarget {
     pub region: Option<String>,
     /// Address buckets as `endpoint/bucket` (S3-compatible stores) rather than `bucket.endpoint`.
     pub s3_path_style: bool,
+    /// The account the environment lives in: when set, the credentials must belong to it
+    /// (checked with STS before any client is handed out), with the environment's name.
+    pub account: Option<(String, String)>,
 }
 
 /// The clients a deploy uses.
@@ -30,8 +39,23 @@ pub struct Clients {
     pub eb: aws_sdk_elasticbeanstalk::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// STS (who the credentials are).
+    pub sts: aws_sdk_sts::Client,
+    /// The credentials the clients use (for the requests stevedore signs itself).
+    pub credentials: aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider,
     /// The region in use.
     pub region: String,
+    /// The command's deadline, shared by every call of both clients.
+    pub deadline: Deadline,
+}
+
+impl Clients {
+    /// End every call of these clients by `at`: one in flight is cut, later ones fail at once
+    /// (exit 8). Called once a command knows its `--timeout`; a later, later deadline (a
+    /// rollback's) cannot extend it.
+    pub fn bound_by(&self, at: Instant) {
+        self.deadline.set(at);
+    }
 }
 
 /// Retries with jittered exponential backoff: throttling ("Rate exceeded") and 5xx answers are
@@ -41,6 +65,17 @@ fn retry_config() -> RetryConfig {
         .with_max_attempts(10)
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20))
+}
+
+/// Connect and read timeouts for every call, so no request waits forever even without a
+/// command deadline (the SDK sets none for reads by default). An attempt cut by them is retried.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(30))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(300))
+        .build()
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as its default) with the proxies of the
@@ -68,9 +103,11 @@ pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
 /// Build the clients, checking up front that credentials resolve (a clear exit 5 instead of a
 /// failed request later).
 pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
+    let deadline = Deadline::none();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
-        .http_client(http_client());
+        .timeout_config(timeout_config())
+        .http_client(BoundedHttpClient::new(http_client(), deadline.clone()));
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
     }
@@ -101,14 +138,25 @@ pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
         .map_err(|e| AwsError::Credentials {
             detail: super::error::error_chain(&e),
         })?;
-    let eb = aws_sdk_elasticbeanstalk::Client::new(&config);
+    let sts = aws_sdk_sts::Client::new(&config);
+    if let Some((environment, expected)) = &target.account {
+        let caller = super::identity::caller(&sts).await?;
+        super::identity::check(environment, expected, &caller)?;
+    }
+    let eb_config = aws_sdk_elasticbeanstalk::config::Builder::from(&config)
+        .interceptor(RequestMeter)
+        .build();
     let s3_config = aws_sdk_s3::config::Builder::from(&config)
         .force_path_style(target.s3_path_style)
+        .interceptor(RequestMeter)
         .build();
     Ok(Clients {
-        eb,
+        eb: aws_sdk_elasticbeanstalk::Client::from_conf(eb_config),
         s3: aws_sdk_s3::Client::from_conf(s3_config),
+        sts,
+        credentials: provider,
         region,
+        deadline,
     })
 }
 

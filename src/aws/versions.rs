@@ -137,10 +137,10 @@ pub async fn wait_processed(
     label: &str,
     deadline: Instant,
 ) -> Result<String, AwsError> {
-    // At most one call a second (see `pace`), slower after the first 30 s.
-    let started = Instant::now();
+    // At most one call a second (see `pace`), slower after the first 30 s and when throttled.
+    let mut pacer = super::pace::Pacer::new();
     loop {
-        let interval = super::pace::poll_interval(started.elapsed());
+        let interval = pacer.pause();
         let status = find(eb, application, label)
             .await?
             .map(|v| v.status)

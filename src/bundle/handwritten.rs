@@ -41,10 +41,15 @@ pub fn rewrite(
                 *slot = Value::String(pin.reference.clone());
             }
             Some(_) => {}
-            None if !super::image_ref::ImageRef::parse(&image).is_pinned() => notes.push(format!(
-                "{owner}: `{image}` is not one of the release's images and not pinned by digest"
-            )),
-            None => {}
+            None => match pins.third_party_of(&image) {
+                Some(third) if third.pinned && third.reference != image => {
+                    *slot = Value::String(third.reference.clone());
+                }
+                _ if !super::image_ref::ImageRef::parse(&image).is_pinned() => notes.push(format!(
+                    "{owner}: `{image}` is not one of the release's images and not pinned by digest"
+                )),
+                _ => {}
+            },
         }
     };
     let kind = match version {

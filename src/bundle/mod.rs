@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use archive::{ArchiveStats, write as write_zip};
 pub use image_ref::ImageRef;
-pub use pins::{ImagePins, Pin};
+pub use pins::{ImagePins, Pin, ThirdParty};
 pub use select::{Member, MemberKind, Selection, select};
 
 use crate::exit::{Coded, ExitStatus};

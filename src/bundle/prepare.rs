@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     self as bundle, BuildRequest, Built, BundleError, BundleFormat, DOCKERRUN, ImagePins, S3Ref,
-    compose_raw, handwritten, render,
+    compose_raw, handwritten, pins, render,
 };
 use crate::compose;
 use crate::exit::{CommandError, ExitStatus};
@@ -45,6 +45,8 @@ pub struct Prepared {
     pub format: String,
     /// The run files, rendered.
     pub run: render::RunFiles,
+    /// Losses the run file may have (`--allow-lossy`), kept for a render with new pins.
+    pub allow_lossy: bool,
 }
 
 /// Resolve and render everything a bundle of `options.version` needs.
@@ -56,6 +58,72 @@ pub fn prepare(
     let version = ReleaseVersion::parse(options.version)?;
     let scope = ReleaseScope::load(loaded, options.env)?;
     let git = Git::new(&scope.project.root);
+    let (pins, commit) = resolve_pins(&scope, &git, &version, options.allow_unpinned, emit)?;
+    let (run, format) = render_run(loaded, &scope, &pins, options.allow_lossy)?;
+    if format == "handwritten" {
+        emit(Event::info(format!(
+            "Using the hand-written environments/{}/{DOCKERRUN} (bundle_format is not used)",
+            scope.env_name
+        )));
+    }
+    Ok(Prepared {
+        scope,
+        settings: loaded.resolution.settings.clone(),
+        version,
+        commit,
+        pins,
+        format,
+        run,
+        allow_lossy: options.allow_lossy,
+    })
+}
+
+/// Images that are not ours (`redis:7`): with `resolve`, pin each by the digest its registry
+/// gives and render the run files again; otherwise, or when the registry cannot say, they stay
+/// on their tags and a warning (and the summaries, through [`pins::unpinned_images`]) names them.
+pub async fn pin_third_party(
+    loaded: &Loaded,
+    prepared: &mut Prepared,
+    resolve: bool,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<()> {
+    let images = pins::third_party_images(&prepared.run.files, &prepared.pins);
+    if images.is_empty() {
+        return Ok(());
+    }
+    pins::pin_third_party(&mut prepared.pins, &images, resolve).await;
+    (prepared.run, prepared.format) = render_run(
+        loaded,
+        &prepared.scope,
+        &prepared.pins,
+        prepared.allow_lossy,
+    )?;
+    for third in prepared.pins.third_party() {
+        match &third.unpinned_because {
+            Some(why) if !third.pinned && !why.is_empty() => emit(Event::warning(format!(
+                "`{}` is not pinned by digest ({why}): instances pull whatever the tag points at \
+                 when they start",
+                third.image
+            ))),
+            _ if third.pinned && third.reference != third.image => emit(Event::debug(format!(
+                "pinned {} as {}",
+                third.image, third.reference
+            ))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The run files for `pins`: the environment's hand-written Dockerrun rewritten, or the compose
+/// file rendered in the configured format (refused when it loses what the compose file says,
+/// unless `allow_lossy`); with the format's name.
+fn render_run(
+    loaded: &Loaded,
+    scope: &ReleaseScope,
+    pins: &ImagePins,
+    allow_lossy: bool,
+) -> anyhow::Result<(render::RunFiles, String)> {
     let env_settings = loaded
         .resolution
         .settings
@@ -73,60 +141,40 @@ pub fn prepare(
         .map(|text| S3Ref::parse(&text))
         .transpose()?;
     let web = env_settings.web_service.get();
-    let (pins, commit) = resolve_pins(&scope, &git, &version, options.allow_unpinned, emit)?;
-    let environment = scope.project.environment(options.env)?;
+    let environment = scope.project.environment(&scope.env_name)?;
     let handwritten_path = environment.dir.join(DOCKERRUN);
-    let relative = |p: &Path| scope.project.relative(p);
-    let mut format_name = format.as_str().to_owned();
-    let run = if handwritten_path.is_file() {
-        let text = fs_err::read_to_string(&handwritten_path)?;
-        let (files, kind) = handwritten::rewrite(&text, &relative(&handwritten_path), &pins)?;
-        match kind {
-            handwritten::HandwrittenKind::RunFile => {
-                emit(Event::info(format!(
-                    "Using the hand-written {} (bundle_format is not used)",
-                    relative(&handwritten_path)
-                )));
-                format_name = "handwritten".into();
-                files
-            }
-            handwritten::HandwrittenKind::AuthOnly => {
-                // v3 carries credentials for a compose bundle: render the compose file beside it.
-                let mut rendered = render_compose(
-                    &scope,
-                    &environment,
-                    BundleFormat::Compose,
-                    None,
-                    &pins,
-                    web.as_deref(),
-                )?;
-                rendered.check_lossy(BundleFormat::Compose, options.allow_lossy)?;
-                rendered.files.retain(|f| f.name != DOCKERRUN);
-                rendered.files.extend(files.files);
-                format_name = "compose".into();
-                rendered
-            }
-        }
-    } else {
+    if !handwritten_path.is_file() {
         let mut run = render_compose(
-            &scope,
+            scope,
             &environment,
             format,
             auth.as_ref(),
-            &pins,
+            pins,
             web.as_deref(),
         )?;
-        run.check_lossy(format, options.allow_lossy)?;
-        run
-    };
-    Ok(Prepared {
-        scope,
-        settings: loaded.resolution.settings.clone(),
-        version,
-        commit,
-        pins,
-        format: format_name,
-        run,
+        run.check_lossy(format, allow_lossy)?;
+        return Ok((run, format.as_str().to_owned()));
+    }
+    let text = fs_err::read_to_string(&handwritten_path)?;
+    let relative = scope.project.relative(&handwritten_path);
+    let (files, kind) = handwritten::rewrite(&text, &relative, pins)?;
+    Ok(match kind {
+        handwritten::HandwrittenKind::RunFile => (files, "handwritten".into()),
+        handwritten::HandwrittenKind::AuthOnly => {
+            // v3 carries credentials for a compose bundle: render the compose file beside it.
+            let mut rendered = render_compose(
+                scope,
+                &environment,
+                BundleFormat::Compose,
+                None,
+                pins,
+                web.as_deref(),
+            )?;
+            rendered.check_lossy(BundleFormat::Compose, allow_lossy)?;
+            rendered.files.retain(|f| f.name != DOCKERRUN);
+            rendered.files.extend(files.files);
+            (rendered, "compose".into())
+        }
     })
 }
 

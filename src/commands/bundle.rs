@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::Context;
+use crate::bundle::pins;
 use crate::bundle::prepare::{self, BundleOptions};
 use crate::cli::BundleArgs;
 use crate::output::Report;
@@ -13,7 +14,7 @@ use crate::output::Report;
 pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
     let emit = |event| ctx.printer.emit(event);
     let loaded = ctx.settings(Some(&args.env))?;
-    let prepared = prepare::prepare(
+    let mut prepared = prepare::prepare(
         &loaded,
         &BundleOptions {
             env: &args.env,
@@ -23,6 +24,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
         },
         &emit,
     )?;
+    prepare::pin_third_party(&loaded, &mut prepared, !args.no_pin_third_party, &emit).await?;
     let application = prepared
         .settings
         .application
@@ -61,11 +63,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             .collect::<Vec<_>>()
             .join(" + "),
         prepared.format,
-        if prepared.pins.all_pinned() {
-            "pinned by digest"
-        } else {
-            "NOT pinned (tags)"
-        }
+        pins::pinning_text(&prepared.run.files)
     );
     Ok(Report::ok(
         json!({
@@ -80,7 +78,9 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             "members": built.members,
             "from_tree": built.from_tree,
             "images": images,
-            "pinned": prepared.pins.all_pinned(),
+            "third_party": prepared.pins.third_party().collect::<Vec<_>>(),
+            "unpinned": pins::unpinned_images(&prepared.run.files),
+            "pinned": pins::unpinned_images(&prepared.run.files).is_empty(),
             "stats": built.stats,
             "warnings": built.warnings,
         }),

@@ -25,7 +25,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
     let emit = |event| ctx.printer.emit(event);
     let loaded = ctx.settings(Some(&args.env))?;
-    let prepared = prepare::prepare(
+    let mut prepared = prepare::prepare(
         &loaded,
         &BundleOptions {
             env: &args.env,
@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
         },
         &emit,
     )?;
+    prepare::pin_third_party(&loaded, &mut prepared, !args.no_pin_third_party, &emit).await?;
     let scope = EbTarget::connect(&loaded, &args.env, &emit).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
     let options = DeployOptions {
@@ -42,6 +43,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
         sync_env: args.sync_env,
         rollback_on_failure: args.rollback_on_failure,
         deadline,
+        wait_for_lock: !ctx.global.no_wait,
     };
     let deployed = deploy::deploy(&scope, &prepared, &options, &emit).await?;
     Ok(report(&scope, &prepared, &deployed, started))
@@ -81,6 +83,8 @@ fn report(scope: &EbTarget, prepared: &Prepared, outcome: &Deployed, started: In
         "version": label,
         "commit": prepared.commit,
         "images": prepared.pins.iter().map(|(s, p)| json!({"service": s, "image": p.reference})).collect::<Vec<_>>(),
+        "third_party": prepared.pins.third_party().collect::<Vec<_>>(),
+        "unpinned": crate::bundle::pins::unpinned_images(&prepared.run.files),
         "bundle": {
             "sha256": built.sha256,
             "size": built.size,
@@ -109,7 +113,7 @@ fn report(scope: &EbTarget, prepared: &Prepared, outcome: &Deployed, started: In
         },
     });
     let text = format!(
-        "{} {label} on {} ({}), health {}",
+        "{} {label} on {} ({}), health {}; images {}",
         if outcome.unchanged {
             "Already deployed:"
         } else {
@@ -117,7 +121,8 @@ fn report(scope: &EbTarget, prepared: &Prepared, outcome: &Deployed, started: In
         },
         scope.eb_environment,
         scope.application,
-        outcome.state.health
+        outcome.state.health,
+        crate::bundle::pins::pinning_text(&prepared.run.files)
     );
     Report::ok(data, text)
 }

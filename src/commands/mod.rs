@@ -11,13 +11,17 @@ mod deploy;
 mod doctor;
 mod down;
 mod env_help;
+mod events;
+mod health;
 mod history;
 mod image;
+mod lock;
 mod logs;
 mod man;
 mod oneoff;
 mod publish;
 mod release;
+mod remote_logs;
 mod remote_status;
 mod rollback;
 mod start;
@@ -25,7 +29,7 @@ mod status;
 mod stop;
 mod task;
 
-use crate::cli::{Command, ImageAction};
+use crate::cli::{Command, ImageAction, LockAction};
 use crate::output::Report;
 
 pub use context::Context;
@@ -46,6 +50,13 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Restart(_) => "restart",
         Command::Status(_) => "status",
         Command::Logs(_) => "logs",
+        Command::Lock(args) => match args.action {
+            LockAction::Status(_) => "lock status",
+            LockAction::Acquire(_) => "lock acquire",
+            LockAction::Release(_) => "lock release",
+        },
+        Command::Health(_) => "health",
+        Command::Events(_) => "events",
         Command::Shell(_) => "shell",
         Command::Run(_) => "run",
         Command::Task(_) => "task",
@@ -103,7 +114,11 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Down(args) => down::run(ctx, args).await,
         Command::Restart(args) => stop::restart(ctx, args).await,
         Command::Status(args) => status::run(ctx, args).await,
+        Command::Logs(args) if args.remote => remote_logs::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Lock(args) => lock::run(ctx, args.action).await,
+        Command::Health(args) => health::run(ctx, args).await,
+        Command::Events(args) => events::run(ctx, args).await,
         Command::Task(args) => task::run(ctx, args).await,
         Command::Run(args) => oneoff::run(ctx, args).await,
         Command::Shell(args) => oneoff::shell(ctx, args).await,

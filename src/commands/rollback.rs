@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Context;
 use crate::cli::RollbackArgs;
 use crate::eb::follow::{self, Ending};
-use crate::eb::{EbTarget, rollback};
+use crate::eb::{EbTarget, lock, rollback};
 use crate::exit::{CommandError, ExitStatus};
 use crate::output::{Event, Report};
 
@@ -19,35 +19,57 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
     let emit = |event| ctx.printer.emit(event);
     let scope = ctx.eb_target(&args.env).await?;
     let deadline = started + scope.timeout(args.timeout.as_deref())?;
+    scope.clients.bound_by(deadline);
+    let root = ctx.settings(Some(&args.env))?.project.root.clone();
+    // One change at a time per environment, across machines (see `crate::eb::lock`).
+    let what = lock::LockFor {
+        command: "rollback",
+        version: args.version.as_deref(),
+        commit: None,
+        root: &root,
+        wait: !ctx.global.no_wait,
+        deadline,
+    };
+    lock::with_lock(
+        &scope,
+        &what,
+        &emit,
+        roll_back(&scope, &args, deadline, &emit),
+    )
+    .await
+}
+
+/// Choose the version and switch to it, the lock held.
+async fn roll_back(
+    scope: &EbTarget,
+    args: &RollbackArgs,
+    deadline: Instant,
+    emit: &(dyn Fn(crate::output::Event) + Sync),
+) -> anyhow::Result<Report> {
+    let emit = |event| emit(event);
     let rollback::Choice { target, state } =
-        rollback::choose(&scope, args.version.as_deref(), &emit).await?;
+        rollback::choose(scope, args.version.as_deref(), &emit).await?;
     let from = state.version_label.clone();
     if from.as_deref() == Some(target.as_str()) && state.is_ready() && scope.healthy(&state) {
         emit(Event::success(format!(
             "{} already runs {target} ({}); nothing to do",
             scope.eb_environment, state.health
         )));
-        return Ok(report(
-            &scope,
-            &target,
-            from.as_deref(),
-            &state.health,
-            true,
-        ));
+        return Ok(report(scope, &target, from.as_deref(), &state.health, true));
     }
     emit(Event::step(format!(
         "Rolling {} back from {} to {target}",
         scope.eb_environment,
         from.as_deref().unwrap_or("no version")
     )));
-    match rollback::switch_to(&scope, state, &target, deadline, &emit).await? {
+    match rollback::switch_to(scope, state, &target, deadline, &emit).await? {
         Ending::Succeeded(after, _) => {
             emit(Event::success(format!(
                 "{} runs {target} again, health {}",
                 scope.eb_environment, after.health
             )));
             Ok(report(
-                &scope,
+                scope,
                 &target,
                 from.as_deref(),
                 &after.health,
@@ -55,7 +77,7 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
             ))
         }
         Ending::Failed { reason } => {
-            follow::print_tail_logs(&scope, &emit).await;
+            follow::print_tail_logs(scope, &emit).await;
             Err(CommandError::new(
                 ExitStatus::DeployFailed,
                 format!(
@@ -65,12 +87,9 @@ pub async fn run(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Report> {
             )
             .into())
         }
-        other => {
-            Err(
-                follow::stopped_watching(&scope, &other, &format!("the rollback to {target}"))
-                    .into(),
-            )
-        }
+        other => Err(
+            follow::stopped_watching(scope, &other, &format!("the rollback to {target}")).into(),
+        ),
     }
 }
 

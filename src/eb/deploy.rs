@@ -31,6 +31,8 @@ pub struct DeployOptions<'a> {
     pub rollback_on_failure: bool,
     /// When the whole command (the rollback included) must be done.
     pub deadline: Instant,
+    /// Wait for the deploy lock when another run holds it (else exit 10 at once).
+    pub wait_for_lock: bool,
 }
 
 /// What a finished deploy did.
@@ -61,7 +63,35 @@ pub async fn deploy(
     options: &DeployOptions<'_>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Deployed> {
+    // One deploy at a time per environment, across machines (see `super::lock`).
+    let label = prepared.version.to_string();
+    let what = super::lock::LockFor {
+        command: "deploy",
+        version: Some(&label),
+        commit: prepared.commit.as_deref(),
+        root: &prepared.scope.project.root,
+        wait: options.wait_for_lock,
+        deadline: options.deadline,
+    };
+    super::lock::with_lock(
+        scope,
+        &what,
+        emit,
+        deploy_locked(scope, prepared, options, emit),
+    )
+    .await
+}
+
+/// [`deploy`], the lock held.
+async fn deploy_locked(
+    scope: &EbTarget,
+    prepared: &Prepared,
+    options: &DeployOptions<'_>,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<Deployed> {
     let deadline = options.deadline;
+    // Every AWS call ends by the deadline, the rollback's included (`aws::deadline`).
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
 
     // 1. The environment exists, runs a platform that reads this bundle, and is Ready.
@@ -391,6 +421,16 @@ async fn roll_back(
     deadline: Instant,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Error {
+    if Instant::now() >= deadline {
+        return CommandError::new(
+            ExitStatus::TimedOut,
+            format!(
+                "{failure}; no time left within the deadline to roll back: run `{}`",
+                crate::hint::command(&["rollback", &scope.env_name, previous])
+            ),
+        )
+        .into();
+    }
     emit(Event::warning(format!(
         "{failure}; rolling back to {previous}"
     )));
@@ -429,6 +469,7 @@ pub async fn abort(
     deadline: Instant,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<(bool, EnvState)> {
+    scope.clients.bound_by(deadline);
     let eb = &scope.clients.eb;
     let env = environment::require(eb, &scope.application, &scope.eb_environment).await?;
     if env.is_ready() || !env.abortable {

@@ -42,19 +42,9 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The pause between polls (at most one call a second per API; see [`crate::aws::pace`]).
-fn interval(elapsed: Duration) -> Duration {
-    crate::aws::pace::poll_interval(elapsed)
-}
-
 /// One EB event the way the EB CLI prints it: time, severity, message.
 pub fn event_line(event: &EbEvent) -> Event {
-    Event::info(format!(
-        "{}  {:<7} {}",
-        event.time_text(),
-        event.severity,
-        event.message
-    ))
+    Event::info(event.line())
 }
 
 /// Wait for `ms` or Ctrl-C; true when interrupted.
@@ -108,7 +98,8 @@ pub async fn follow(
     // Events of other requests (an earlier operation's tail, a log request) are not this update's.
     let foreign = |event: &EbEvent| matches!((&ours, &event.request_id), (Some(ours), Some(theirs)) if ours != theirs);
     let mut follower = Follower::new(goal);
-    let started = Instant::now();
+    // At most one call a second per API, slower later and when throttled (`aws::pace`).
+    let mut pacer = crate::aws::pace::Pacer::new();
     let mut last_shown: Option<(String, String)> = None;
     loop {
         let polled = tokio::select! {
@@ -151,7 +142,7 @@ pub async fn follow(
                 });
             }
         }
-        let wait = interval(started.elapsed());
+        let wait = pacer.pause();
         if Instant::now() + wait > deadline {
             return Ok(Ending::TimedOut(Some(state)));
         }
@@ -204,7 +195,11 @@ pub async fn wait_until_ready(
 /// Fetch and print the instances' tail logs (best effort: a failure here is only a warning).
 pub async fn print_tail_logs(scope: &EbTarget, emit: Emit<'_>) -> Vec<logs::TailLog> {
     emit(Event::step("Fetching the instances' tail logs"));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Within the command's deadline too, when it has one.
+    let mut deadline = Instant::now() + Duration::from_secs(30);
+    if let Some(command_deadline) = scope.clients.deadline.get() {
+        deadline = deadline.min(command_deadline);
+    }
     match logs::tail(&scope.clients.eb, &scope.eb_environment, deadline).await {
         Ok(tails) => {
             if tails.is_empty() {

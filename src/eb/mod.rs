@@ -10,6 +10,7 @@
 pub mod deploy;
 pub mod follow;
 pub mod history;
+pub mod lock;
 pub mod rollback;
 pub mod status;
 pub mod sync_env;
@@ -63,6 +64,7 @@ impl EbTarget {
             profile: settings.profile.get(),
             region: settings.region.get(),
             s3_path_style: typed.s3_path_style,
+            account: typed.account_id.clone().map(|id| (env.to_owned(), id)),
         };
         emit(Event::debug(format!(
             "Elastic Beanstalk: application {application}, environment {eb_environment}, \

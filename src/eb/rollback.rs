@@ -81,6 +81,7 @@ pub async fn switch_to(
     deadline: Instant,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Ending> {
+    scope.clients.bound_by(deadline);
     follow::wait_until_ready(scope, state, deadline, emit).await?;
     let (ending, _) = follow::update_and_follow(
         scope,

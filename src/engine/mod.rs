@@ -49,7 +49,7 @@ pub enum EngineError {
     #[error(transparent)]
     Endpoint(#[from] endpoint::EndpointError),
     /// Any other Engine API failure.
-    #[error("Docker Engine error: {0}")]
+    #[error("Docker Engine error: {}", api_text(.0))]
     Api(#[from] bollard::errors::Error),
     /// Several networks share a name (left by concurrent runs before the environment lock) and
     /// the extra ones still have containers attached.
@@ -70,6 +70,19 @@ pub enum EngineError {
 impl Coded for EngineError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Engine
+    }
+}
+
+/// An Engine API error in words; a request that got no answer says so and where.
+fn api_text(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::RequestTimeoutError => format!(
+            "no answer within {}s from {} (it accepts connections but does not answer: restart \
+             it, or choose another with --context or DOCKER_HOST)",
+            transport::REQUEST_TIMEOUT.as_secs(),
+            docker_host()
+        ),
+        other => other.to_string(),
     }
 }
 

@@ -12,8 +12,11 @@ use tokio::io::AsyncReadExt;
 
 use super::endpoint::{Endpoint, EndpointError};
 
-/// bollard's per-request timeout, in seconds (its default).
-const REQUEST_TIMEOUT_SECS: u64 = 120;
+/// How long any Engine request may wait for the start of its answer (connecting included):
+/// bollard's default, long enough for a build context to upload before the daemon answers.
+/// Streams (build output, logs) are bounded by their commands, not by this.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+const REQUEST_TIMEOUT_SECS: u64 = REQUEST_TIMEOUT.as_secs();
 
 /// Why no client could be made.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //! container counts as started or healthy; [`names`] names what is created. The commands in
 //! `commands::lifecycle` apply the plan through `engine`.
 
+pub mod bounded;
 pub mod down;
 pub mod external;
 pub mod host;

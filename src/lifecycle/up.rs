@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use futures_util::future::try_join_all;
 
+use super::bounded;
 use super::images::ensure_images;
 use super::plan::{self, Action, Current, Desired, Step};
 use super::readiness::{self, Awaited};
@@ -94,58 +95,23 @@ pub async fn up(
 
     let deadline = Instant::now() + timeout;
     let mut ids: HashMap<String, String> = HashMap::new();
-    if plan.is_noop() {
-        emit(Event::info(format!(
-            "environment {} is up to date: {} container(s) running, nothing changed",
-            scope.env(),
-            desired.len()
-        )));
-        for step in plan.steps() {
-            if let Action::Keep { id } = &step.action {
-                ids.insert(step.service.clone(), id.clone());
-            }
-        }
+    // Bounded even when the Engine stops answering (see `lifecycle::bounded`).
+    let bringing = bring_up(
+        docker,
+        scope,
+        &plan,
+        &desired,
+        (deadline, timeout, options.wait),
+        &mut ids,
+        emit,
+    );
+    if let Ok(done) = bounded::within(deadline, bringing).await {
+        done?;
     } else {
-        emit(Event::step(format!(
-            "Starting environment {} (project {})",
-            scope.env(),
-            scope.project
-        )));
-        create_networks_and_volumes(docker, scope, emit).await?;
-        let mut applier = Applier {
-            emit,
-            env: scope.env(),
-            docker,
-            desired: &desired,
-            deadline,
-            timeout,
-            precreated: HashMap::new(),
-        };
-        for (index, layer) in plan.layers.iter().enumerate() {
-            let layer_done = try_join_all(layer.iter().map(|step| applier.apply(step, &ids)));
-            if index == 0 {
-                // While the first layer starts, create (not start) the later layers' new
-                // containers that need nothing at creation: the daemon's start is the slow part.
-                let later: Vec<&Step> = plan.layers[1..]
-                    .iter()
-                    .flatten()
-                    .filter(|step| creatable_early(&scope.file, step))
-                    .collect();
-                let (started, created) = tokio::join!(
-                    layer_done,
-                    try_join_all(later.into_iter().map(|step| applier.create(step)))
-                );
-                ids.extend(started?);
-                applier.precreated = created?.into_iter().collect();
-            } else {
-                ids.extend(layer_done.await?);
-            }
-        }
-    }
-
-    if options.wait {
-        let awaited = final_goals(scope, &ids);
-        readiness::wait_all(docker, &awaited, deadline, timeout, emit).await?;
+        let left = bounded::inventory(docker, &plan::project_selector(&scope.project)).await;
+        let down = crate::hint::command(&["down", scope.env()]);
+        let host = crate::engine::docker_host();
+        return Err(bounded::timed_out("start", timeout, &host, left.as_ref(), &down).into());
     }
     let running = containers::list(docker, &plan::project_selector(&scope.project)).await?;
     let services = plan
@@ -192,6 +158,75 @@ fn action_name(action: &Action) -> &'static str {
         Action::Start { .. } => "started",
         Action::Keep { .. } => "unchanged",
     }
+}
+
+/// Create what the plan needs and start it, layer by layer, then (with `wait_all`) wait until
+/// every service is up (and healthy where it has a check); the container ids land in `ids` as
+/// they come.
+async fn bring_up(
+    docker: &Docker,
+    scope: &EnvScope,
+    plan: &plan::Plan,
+    desired: &[Desired],
+    // The deadline, the timeout it came from, and whether to wait for every container at the end.
+    (deadline, timeout, wait_all): (Instant, Duration, bool),
+    ids: &mut HashMap<String, String>,
+    emit: &(dyn Fn(Event) + Sync),
+) -> anyhow::Result<()> {
+    if plan.is_noop() {
+        emit(Event::info(format!(
+            "environment {} is up to date: {} container(s) running, nothing changed",
+            scope.env(),
+            desired.len()
+        )));
+        for step in plan.steps() {
+            if let Action::Keep { id } = &step.action {
+                ids.insert(step.service.clone(), id.clone());
+            }
+        }
+    } else {
+        emit(Event::step(format!(
+            "Starting environment {} (project {})",
+            scope.env(),
+            scope.project
+        )));
+        create_networks_and_volumes(docker, scope, emit).await?;
+        let mut applier = Applier {
+            emit,
+            env: scope.env(),
+            docker,
+            desired,
+            deadline,
+            timeout,
+            precreated: HashMap::new(),
+        };
+        for (index, layer) in plan.layers.iter().enumerate() {
+            let layer_done = try_join_all(layer.iter().map(|step| applier.apply(step, ids)));
+            if index == 0 {
+                // While the first layer starts, create (not start) the later layers' new
+                // containers that need nothing at creation: the daemon's start is the slow part.
+                let later: Vec<&Step> = plan.layers[1..]
+                    .iter()
+                    .flatten()
+                    .filter(|step| creatable_early(&scope.file, step))
+                    .collect();
+                let (started, created) = tokio::join!(
+                    layer_done,
+                    try_join_all(later.into_iter().map(|step| applier.create(step)))
+                );
+                ids.extend(started?);
+                applier.precreated = created?.into_iter().collect();
+            } else {
+                ids.extend(layer_done.await?);
+            }
+        }
+    }
+
+    if wait_all {
+        let awaited = final_goals(scope, ids);
+        readiness::wait_all(docker, &awaited, deadline, timeout, emit).await?;
+    }
+    Ok(())
 }
 
 /// The project's network(s) and named volumes.

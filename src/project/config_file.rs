@@ -13,6 +13,7 @@
 //! profile = "deploy"
 //! s3_bucket = "my-bundles"          # default: CreateStorageLocation's bucket
 //! s3_path_style = false             # true for MinIO, moto, LocalStack
+//! account_id = "123456789012"       # the credentials must belong to it (STS check)
 //!
 //! [git]
 //! remote = "origin"
@@ -30,6 +31,9 @@
 //! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
 //! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
 //! web_service = "proxy"             # the service Elastic Beanstalk routes port 80 to
+//! region = "eu-central-1"           # per-environment AWS target (overrides [aws])
+//! profile = "prod-deploy"
+//! account_id = "210987654321"
 //! ```
 
 use std::path::Path;
@@ -123,6 +127,8 @@ pub struct AwsSection {
     pub s3_bucket: Option<String>,
     /// Use path-style S3 addressing (S3-compatible stores).
     pub s3_path_style: Option<bool>,
+    /// The AWS account the environments live in: the credentials must belong to it.
+    pub account_id: Option<String>,
 }
 
 /// `[git]`.
@@ -163,6 +169,13 @@ pub struct EnvironmentSection {
     pub registry_auth: Option<String>,
     /// The service the load balancer reaches (port 80 of the instance).
     pub web_service: Option<String>,
+    /// The AWS region of this environment (overrides `[aws] region`).
+    pub region: Option<String>,
+    /// The AWS profile for this environment (overrides `[aws] profile`).
+    pub profile: Option<String>,
+    /// The AWS account this environment lives in (overrides `[aws] account_id`): the
+    /// credentials must belong to it before anything changes.
+    pub account_id: Option<String>,
 }
 
 /// Read and validate `stevedore.toml`.

@@ -71,18 +71,52 @@ impl Coded for DotenvError {
     }
 }
 
-/// Read and parse a `.env` file.
+/// The longest value a `.env` assignment may have (Elastic Beanstalk's whole option settings
+/// stay far below; a larger value is a mistake, not configuration).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// The largest `.env` file read.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Read and parse a `.env` file. A FIFO, device or directory in its place is refused without
+/// opening it (reading a FIFO would wait for a writer forever), and so is an oversized file.
 pub fn read(path: &Path) -> Result<DotenvFile, DotenvError> {
-    let text = fs_err::read_to_string(path).map_err(|source| DotenvError::Io {
+    let io = |source: std::io::Error| DotenvError::Io {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let meta = fs_err::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory is never read as .env); put a \
+             plain file there",
+        )));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} bytes, over the {} MiB a .env file may have",
+                meta.len(),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )));
+    }
+    let text = fs_err::read_to_string(path).map_err(io)?;
     parse(&text, path)
 }
 
 /// Parse dotenv `text`; `path` is used in errors only.
 pub fn parse(text: &str, path: &Path) -> Result<DotenvFile, DotenvError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(at) = text.find('\0') {
+        return Err(DotenvError::Syntax {
+            path: path.to_owned(),
+            line: text[..at].matches('\n').count() + 1,
+            reason: "the file holds a NUL byte (binary data, not a .env file)".into(),
+            fix: "remove it: values are text".into(),
+        });
+    }
     let lines: Vec<&str> = text.lines().collect();
     let mut file = DotenvFile {
         path: path.to_owned(),
@@ -119,6 +153,15 @@ pub fn parse(text: &str, path: &Path) -> Result<DotenvFile, DotenvError> {
         }
         let value = parse_value(raw_value.trim_start(), &lines, &mut index)
             .map_err(|(reason, fix)| syntax(reason, fix))?;
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(syntax(
+                format!(
+                    "the value of `{key}` is {} bytes, over the 1 MiB limit",
+                    value.len()
+                ),
+                "keep large data in a file the container reads, not in the environment".into(),
+            ));
+        }
         file.entries.shift_remove(key);
         file.entries.insert(key.to_owned(), (value, line_no));
     }
@@ -222,6 +265,30 @@ fn scan_until_quote<'a>(segment: &'a str, quote: char, value: &mut String) -> Op
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nul_bytes_huge_values_and_non_files_are_refused() {
+        let path = Path::new("environments/prod/.env");
+        let err = parse("A=1\nB=x\0y\n", path).expect_err("NUL");
+        assert!(
+            err.to_string().contains(":2: the file holds a NUL byte"),
+            "{err}"
+        );
+        let big = format!("BIG={}\n", "x".repeat(MAX_VALUE_BYTES + 1));
+        let err = parse(&big, path).expect_err("too big");
+        assert!(err.to_string().contains("over the 1 MiB limit"), "{err}");
+        assert!(parse(&format!("OK={}\n", "x".repeat(1000)), path).is_ok());
+        // A device and a FIFO are refused without being opened (a FIFO would block).
+        let err = read(Path::new("/dev/null")).expect_err("device");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join(".env");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = read(&fifo).expect_err("fifo");
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+    }
+
     use super::*;
 
     fn parse_ok(text: &str) -> Vec<(String, String)> {

@@ -181,6 +181,8 @@ pub struct Settings {
     pub region: Setting,
     /// `aws.profile`.
     pub profile: Setting,
+    /// `aws.account_id`: the account the credentials must belong to.
+    pub account_id: Setting,
     /// `aws.s3_bucket`.
     pub s3_bucket: Setting,
     /// `aws.s3_path_style`.
@@ -230,6 +232,7 @@ impl Settings {
             &self.application,
             &self.region,
             &self.profile,
+            &self.account_id,
             &self.s3_bucket,
             &self.s3_path_style,
             &self.git_remote,
@@ -306,11 +309,23 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolved {
         ],
         convention(value_of(&project_name), "the project name"),
     );
+    // An environment's own AWS target ([environments.<env>] region/profile/account_id) comes
+    // before the project's.
+    let env_section = inputs
+        .environment
+        .and_then(|(env, _)| Some((env.name.clone(), cfg.environments.get(&env.name)?.clone())));
+    let env_file =
+        |leaf: &str, value: fn(&super::config_file::EnvironmentSection) -> &Option<String>| {
+            env_section.as_ref().and_then(|(name, section)| {
+                r.file(&format!("environments.{name}.{leaf}"), value(section))
+            })
+        };
     let region = r.pick(
         "aws.region",
         [
             r.flag("--region", &inputs.flags.region),
             r.var("STEVEDORE_REGION"),
+            env_file("region", |s| &s.region),
             r.file("aws.region", &cfg.aws.region),
             r.eb(inputs.eb.branch_or_global(inputs.branch, "default_region")),
         ],
@@ -321,12 +336,22 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolved {
         [
             r.flag("--profile", &inputs.flags.profile),
             r.var("STEVEDORE_PROFILE"),
+            env_file("profile", |s| &s.profile),
             r.file("aws.profile", &cfg.aws.profile),
             r.eb(inputs.eb.branch_or_global(inputs.branch, "profile")),
         ],
         unset(
             "the AWS SDK's default chain (AWS_PROFILE, environment credentials, default profile)",
         ),
+    );
+    let account_id = r.pick(
+        "aws.account_id",
+        [
+            r.var("STEVEDORE_ACCOUNT_ID"),
+            env_file("account_id", |s| &s.account_id),
+            r.file("aws.account_id", &cfg.aws.account_id),
+        ],
+        unset("not checked: the credentials' own account is used"),
     );
     let s3_bucket = r.pick(
         "aws.s3_bucket",
@@ -389,6 +414,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Resolved {
             application,
             region,
             profile,
+            account_id,
             s3_bucket,
             s3_path_style,
             git_remote,

@@ -32,6 +32,8 @@ pub struct Typed {
     pub git_remote: String,
     /// `env.bundle_format`, when an environment was selected.
     pub bundle_format: Option<BundleFormat>,
+    /// `aws.account_id`, 12 digits, when set.
+    pub account_id: Option<String>,
 }
 
 /// Parse and check the typed settings of `settings`.
@@ -78,12 +80,24 @@ pub fn check(settings: &Settings) -> Result<Typed, ProjectError> {
             )
         })
         .transpose()?;
+    let account_id = match &settings.account_id.value {
+        None => None,
+        Some(_) => Some(parse(
+            &settings.account_id,
+            "a 12-digit AWS account id",
+            |text| {
+                let digits: String = text.chars().filter(|c| *c != '-' && *c != ' ').collect();
+                (digits.len() == 12 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
+            },
+        )?),
+    };
     Ok(Typed {
         deploy_timeout,
         deploy_health,
         s3_path_style,
         git_remote,
         bundle_format,
+        account_id,
     })
 }
 

@@ -199,10 +199,9 @@ impl RegistryClient {
                 status: response.status().as_u16(),
             });
         }
-        let body = response
-            .into_body()
-            .collect()
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
             .await
+            .map_err(|_| unreachable(registry, "token answer timed out"))?
             .map_err(|e| unreachable(registry, e))?
             .to_bytes();
         let json: serde_json::Value =

@@ -38,6 +38,7 @@ pub async fn login(registry: &str, profile: Option<&str>) -> Result<Resolved, Ec
         reason,
     };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(crate::aws::sdk::timeout_config())
         .http_client(crate::aws::sdk::http_client());
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);

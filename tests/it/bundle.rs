@@ -271,3 +271,81 @@ fn a_mount_that_ebignore_leaves_out_is_refused() {
         "{names:?}"
     );
 }
+
+#[test]
+fn third_party_images_are_pinned_by_their_registry_digest_or_named_as_unpinned() {
+    use crate::support::docker::{self, Cleanup, unique};
+    if !docker::ready() {
+        return;
+    }
+    let Some(registry) = crate::support::registry::Registry::start() else {
+        return;
+    };
+    // A third-party image in a registry: the demo's base image pushed as `<host>/<name>:7`.
+    let name = unique("it-tp");
+    let image = format!("{}/{name}:7", registry.host());
+    let mut cleanup = Cleanup::default();
+    cleanup.image(&image);
+    docker::docker(&["tag", docker::BASE_IMAGE, &image]).expect("tag");
+    docker::docker(&["push", &image]).expect("push");
+    let digest = registry.manifest_digest(&name, "7").expect("pushed");
+    let compose = "docker/app/prod/docker-compose.yml";
+    let p = Project::demo();
+    let text = std::fs::read_to_string(p.root().join(compose)).expect("compose");
+    let text = text.replace(
+        "services:\n",
+        &format!("services:\n  cache:\n    image: {image}\n"),
+    );
+    let p = p.file(compose, &text).git_init();
+    tag(&p, "1.0.0", true);
+
+    let out = p
+        .run(["--json", "bundle", "prod", "1.0.0", "-o", "pinned.zip"])
+        .success();
+    let data = &out.summary()["data"];
+    let pinned = format!("{}/{name}@{digest}", registry.host());
+    assert_eq!(data["pinned"], true, "{}", out.stdout);
+    assert_eq!(data["third_party"][0]["image"], image.as_str());
+    assert_eq!(data["third_party"][0]["reference"], pinned.as_str());
+    assert_eq!(data["unpinned"], serde_json::json!([]));
+    let run = member_text(&p.root().join("pinned.zip"), "Dockerrun.aws.json");
+    assert!(run.contains(&pinned) && !run.contains(&image), "{run}");
+
+    // Opted out: the tag ships, and the summary and JSON name it.
+    let out = p
+        .run([
+            "--json",
+            "bundle",
+            "prod",
+            "1.0.0",
+            "-o",
+            "tags.zip",
+            "--no-pin-third-party",
+        ])
+        .success();
+    let data = &out.summary()["data"];
+    assert_eq!(data["pinned"], false);
+    assert_eq!(data["unpinned"], serde_json::json!([image.as_str()]));
+    assert_eq!(data["third_party"][0]["pinned"], false);
+    let out = p
+        .run([
+            "bundle",
+            "prod",
+            "1.0.0",
+            "-o",
+            "tags.zip",
+            "--no-pin-third-party",
+        ])
+        .success();
+    assert!(
+        out.stdout
+            .contains(&format!("NOT pinned by digest: {image}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("--no-pin-third-party"),
+        "{}",
+        out.stderr
+    );
+}

@@ -44,6 +44,7 @@ impl DeployRig {
             secret_access_key: s3::SECRET_ACCESS_KEY.into(),
         });
         options.access_key_id = Some(s3::ACCESS_KEY_ID.into());
+        options.secret_access_key = Some(s3::SECRET_ACCESS_KEY.into());
         options.health_path = "/health".into();
         options.timings = Timings {
             step: Duration::from_millis(20),
@@ -74,6 +75,9 @@ impl DeployRig {
             .env("STEVEDORE_PROJECT_NAME", &name)
             .env("STEVEDORE_REPOSITORY", &repository)
             .env("AWS_ENDPOINT_URL_ELASTIC_BEANSTALK", &sim.endpoint_url())
+            // The emulator also answers STS and CloudWatch Logs.
+            .env("AWS_ENDPOINT_URL_STS", &sim.endpoint_url())
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &sim.endpoint_url())
             .env("AWS_ENDPOINT_URL_S3", &s3.endpoint_url())
             .env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", s3::SECRET_ACCESS_KEY)
@@ -517,7 +521,7 @@ fn a_busy_environment_is_waited_for_then_exits_10() {
 }
 
 /// The rig with 1.0.0 ("release one") released, published and deployed; the deploy's output.
-fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
+pub(crate) fn running_one() -> Option<(DeployRig, Vec<crate::support::Output>)> {
     let rig = DeployRig::start(|o| o.timings.health_timeout = Duration::from_secs(6))?;
     rig.create_environment(ECS_STACK);
     rig.ship("1.0.0", "release one", None);

@@ -100,7 +100,10 @@ fn the_deploy_core_creates_reuses_and_refuses_a_changed_bundle() {
         clients: Clients {
             eb: rig.sim.client(),
             s3: rig.s3.client(),
+            sts: rig.sim.sts_client(),
+            credentials: rig.sim.credentials(),
             region: "us-east-1".into(),
+            deadline: Default::default(),
         },
         bucket: None,
         accept_yellow: false,
@@ -111,6 +114,7 @@ fn the_deploy_core_creates_reuses_and_refuses_a_changed_bundle() {
         sync_env: false,
         rollback_on_failure: false,
         deadline: Instant::now() + Duration::from_secs(120),
+        wait_for_lock: true,
     };
     let first = prepared(&loaded, "1.0.0", false, &events);
     assert!(first.pins.all_pinned(), "published: pinned by digest");

@@ -1,5 +1,6 @@
 //! Faults from issue 14, reproduced against the real engine: concurrent runs of the same
-//! environment, duplicates left by older versions, and a busy environment with `--no-wait`.
+//! environment, duplicates left by older versions, a busy environment with `--no-wait`, a
+//! stalled Engine, a silent Elastic Beanstalk endpoint, throttling and a rollback's deadline.
 //! Each test checks the exit code and that nothing is left behind. See docs/reliability.md.
 
 use std::process::Stdio;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::lifecycle::Demo;
 use crate::support::docker::{self, compose_project_objects, docker as cli};
+use crate::support::stall::{Silent, StallingEngine, guarded};
 
 /// Networks named exactly `name` (the Engine allows several).
 fn networks_named(name: &str) -> Vec<String> {
@@ -198,4 +200,139 @@ fn two_concurrent_releases_of_one_version_leave_the_winners_tags() {
             "git tag v{version}"
         );
     }
+}
+
+/// Long enough for any honest run on a loaded machine; only a hang reaches it.
+const HANG_GUARD: Duration = Duration::from_secs(180);
+
+#[test]
+fn a_stalled_engine_ends_start_at_its_deadline_naming_what_is_left_and_down_removes_it() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("prod");
+    // Images first, through the real engine: the stall is in starting containers.
+    demo.project.run(["image", "build", "prod"]).success();
+    let stalling = StallingEngine::start(&["/start"]);
+    let mut cmd = demo.project.command([
+        "start",
+        "prod",
+        "--detach",
+        "--timeout",
+        "5s",
+        "-p",
+        &demo.compose_project,
+    ]);
+    cmd.env("DOCKER_HOST", &stalling.host);
+    let out = guarded(cmd, HANG_GUARD);
+    assert_eq!(out.code, Some(8), "stderr:\n{}", out.stderr);
+    assert!(!stalling.stalled().is_empty(), "the proxy stalled a start");
+    assert!(
+        out.stderr.contains("start stopped at its deadline (5s)")
+            && out.stderr.contains("did not answer"),
+        "{}",
+        out.stderr
+    );
+    // The proxy still answers listings: the leftovers are named, with the command to remove them.
+    let network = format!("{}_default", demo.compose_project);
+    assert!(
+        out.stderr.contains("left behind:") && out.stderr.contains(&format!("network {network}")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(created)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("down prod") && out.stderr.contains("` removes it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!compose_project_objects("container", &demo.compose_project).is_empty());
+    demo.run(&["down", "prod"]).success();
+    nothing_left(&demo);
+}
+
+#[test]
+fn an_engine_that_never_answers_fails_image_build_and_start_instead_of_hanging() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("prod");
+    let silent = Silent::start();
+    for args in [
+        &["image", "build", "prod"][..],
+        &["start", "prod", "--detach", "--timeout", "3s"],
+    ] {
+        let mut cmd = demo.project.command(args);
+        cmd.env("DOCKER_HOST", format!("tcp://{}", silent.addr));
+        let out = guarded(cmd, HANG_GUARD);
+        assert_eq!(out.code, Some(4), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("cannot reach the Docker Engine")
+                && out.stderr.contains("no answer"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    nothing_left(&demo);
+}
+
+#[test]
+fn deploy_ends_at_its_deadline_counts_throttling_and_the_rollback_shares_the_deadline() {
+    let Some((rig, _)) = crate::deploy::running_one() else {
+        return;
+    };
+    let p = &rig.project;
+
+    // An Elastic Beanstalk endpoint that accepts and never answers: exit 8 by the deadline.
+    let silent = Silent::start();
+    let mut cmd = p.command(["deploy", "prod", "1.0.0", "--timeout", "5s"]);
+    cmd.env("AWS_ENDPOINT_URL_ELASTIC_BEANSTALK", silent.url());
+    let out = guarded(cmd, HANG_GUARD);
+    assert_eq!(out.code, Some(8), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("no answer before the deadline"),
+        "{}",
+        out.stderr
+    );
+
+    // Throttled answers are retried, counted and shown with -v.
+    rig.sim.knobs(|k| k.throttle_next = 3);
+    let out = p.run(["-v", "deploy", "prod", "1.0.0"]).success();
+    let counted = out
+        .stderr
+        .lines()
+        .chain(out.stdout.lines())
+        .find(|l| l.contains("AWS requests:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        counted.contains("elastic beanstalk") && counted.contains("(3 throttled)"),
+        "{counted:?}\n{}",
+        out.stderr
+    );
+
+    // The deploy of 1.1.0 fails after 12 s; the rollback would take 12 s more. With one 20 s
+    // deadline for both, the rollback is cut (8), where its own fresh deadline would let it
+    // finish (9).
+    rig.ship("1.1.0", "release two", None);
+    rig.sim.knobs(|k| {
+        k.fail_next_deploy = true;
+        k.deploy_delay = Some(Duration::from_secs(12));
+    });
+    let cmd = p.command([
+        "deploy",
+        "prod",
+        "1.1.0",
+        "--rollback-on-failure",
+        "--timeout",
+        "20s",
+    ]);
+    let out = guarded(cmd, HANG_GUARD);
+    rig.sim.knobs(|k| k.deploy_delay = None);
+    assert_eq!(out.code, Some(8), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("the rollback to 1.0.0") || out.stderr.contains("to roll back"),
+        "{}",
+        out.stderr
+    );
 }

@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod recording_daemon;
 pub mod registry;
 pub mod s3;
+pub mod stall;
 pub mod tar_listing;
 
 use std::ffi::OsStr;

@@ -1,6 +1,12 @@
 //! A real S3-protocol server on a loopback port: `s3s-fs` (objects as files in a temporary
 //! directory) behind hyper, reached by the real `aws-sdk-s3` client over HTTP with SigV4 checked.
 //!
+//! `s3s-fs` ignores S3's conditional writes, which the deploy lock relies on, so a thin layer in
+//! front of it implements them as S3 does: `PutObject` with `If-None-Match: *` fails with `412
+//! PreconditionFailed` when the key exists, `PutObject`/`DeleteObject` with `If-Match: <etag>`
+//! fail with 412 when the object changed (404 `NoSuchKey` when it is gone). Conditional requests
+//! are checked and written one at a time, so exactly one of two racing writers wins.
+//!
 //! It runs on its own thread and runtime, so it works the same from sync and async tests and
 //! its `Drop` can stop it without an async context.
 //!
@@ -17,7 +23,8 @@
 pub mod accept;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -52,6 +59,8 @@ impl S3Server {
         // as it would against AWS.
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
         let service = builder.build();
+        let store = root.path().to_path_buf();
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -67,7 +76,13 @@ impl S3Server {
                     let Ok(listener) = TcpListener::from_std(listener) else {
                         return;
                     };
-                    accept::serve_http1(listener, stopped, move || service.clone()).await;
+                    accept::serve_http1(listener, stopped, move || {
+                        let (service, store, gate) = (service.clone(), store.clone(), gate.clone());
+                        hyper::service::service_fn(move |request| {
+                            conditional_write(service.clone(), store.clone(), gate.clone(), request)
+                        })
+                    })
+                    .await;
                 });
             })?;
         Ok(S3Server {
@@ -93,6 +108,100 @@ impl S3Server {
     pub fn client(&self) -> aws_sdk_s3::Client {
         client_for(&self.endpoint_url())
     }
+}
+
+/// S3's conditional writes in front of `s3s-fs` (see the module docs). Requests without
+/// conditions go straight through.
+async fn conditional_write(
+    service: s3s::service::S3Service,
+    store: PathBuf,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
+    use hyper::service::Service;
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_owned())
+    };
+    let method = request.method().clone();
+    let if_none_match = header("if-none-match").filter(|_| method == hyper::Method::PUT);
+    let if_match = header("if-match")
+        .filter(|_| method == hyper::Method::PUT || method == hyper::Method::DELETE);
+    // Only whole-object writes (a part upload carries `uploadId`) with a condition.
+    let is_part = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("uploadId="));
+    if (if_none_match.is_none() && if_match.is_none()) || is_part {
+        return Service::call(&service, request).await;
+    }
+    let _one_at_a_time = gate.lock().await;
+    // Path-style: /<bucket>/<key>, percent-encoded.
+    let object = store.join(percent_decode(request.uri().path().trim_start_matches('/')));
+    let existing = std::fs::read(&object).ok();
+    let failed = match (&if_none_match, &if_match, &existing) {
+        (Some(v), _, Some(_)) if v == "*" => Some((412, "PreconditionFailed", "If-None-Match")),
+        (_, Some(_), None) => Some((404, "NoSuchKey", "")),
+        (_, Some(v), Some(body)) if v != "*" && *v != etag_of(body) => {
+            Some((412, "PreconditionFailed", "If-Match"))
+        }
+        _ => None,
+    };
+    if let Some((status, code, condition)) = failed {
+        let message = if status == 412 {
+            "At least one of the pre-conditions you specified did not hold"
+        } else {
+            "The specified key does not exist."
+        };
+        let condition = if condition.is_empty() {
+            String::new()
+        } else {
+            format!("<Condition>{condition}</Condition>")
+        };
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{condition}<RequestId>stevedore-rig</RequestId></Error>"
+        );
+        let mut response = hyper::Response::new(s3s::Body::from(body));
+        *response.status_mut() =
+            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+        response.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/xml"),
+        );
+        return Ok(response);
+    }
+    Service::call(&service, request).await
+}
+
+/// The ETag `s3s-fs` gives an object: its MD5, in quotes.
+fn etag_of(body: &[u8]) -> String {
+    use md5::Digest;
+    format!("\"{}\"", hex::encode(md5::Md5::digest(body)))
+}
+
+/// `%XX` escapes decoded (keys in request paths are percent-encoded).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && path.is_char_boundary(i + 1)
+            && path.is_char_boundary(i + 3)
+            && let Ok(byte) = u8::from_str_radix(&path[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An `aws-sdk-s3` client for an S3 server of this rig at `endpoint_url`.

@@ -112,8 +112,8 @@ pub fn render(format: BundleFormat, input: &RenderInput<'_>) -> Result<RunFiles,
     }
 }
 
-/// The image `name` runs: our pin, or the compose file's own reference for an image that is not
-/// ours (noted when it is not pinned).
+/// The image `name` runs: our pin, the registry's digest recorded for an image that is not ours,
+/// or the compose file's own reference (noted when it is not pinned).
 fn image_of(
     name: &str,
     service: &Service,
@@ -135,6 +135,11 @@ fn image_of(
             "service `{name}` has neither an image nor a build section"
         )));
     };
+    if let Some(third) = input.pins.third_party_of(&image)
+        && third.pinned
+    {
+        return Ok(third.reference.clone());
+    }
     if !super::image_ref::ImageRef::parse(&image).is_pinned() {
         notes.push(format!(
             "service `{name}` runs `{image}`, which is not ours and not pinned by digest: \

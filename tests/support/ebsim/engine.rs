@@ -266,6 +266,36 @@ impl Engine {
         out
     }
 
+    /// Every line the environment's containers wrote, with its time: `(container, ms, line)`,
+    /// oldest first per container (what the CloudWatch agent would ship).
+    pub async fn log_lines(&self, env_id: &str) -> Vec<(String, i64, String)> {
+        let mut out = Vec::new();
+        for (id, name) in self.containers(Some(env_id)).await {
+            let options = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .timestamps(true)
+                .build();
+            let mut stream = self.docker.logs(&id, Some(options));
+            let mut text = String::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                text.push_str(&chunk.to_string());
+            }
+            for line in text.lines() {
+                let (stamp, message) = line.split_once(' ').unwrap_or((line, ""));
+                let ms = aws_sdk_elasticbeanstalk::primitives::DateTime::from_str(
+                    stamp,
+                    aws_sdk_elasticbeanstalk::primitives::DateTimeFormat::DateTime,
+                )
+                .ok()
+                .and_then(|t| t.to_millis().ok())
+                .unwrap_or_else(super::state::now_ms);
+                out.push((name.clone(), ms, message.to_owned()));
+            }
+        }
+        out
+    }
+
     /// Remove every container and the network of one deployment.
     pub async fn remove_deployment(&self, env_id: &str, deployment: u64) {
         let filter = format!("{DEPLOYMENT_LABEL}={deployment}");

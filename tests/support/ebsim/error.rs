@@ -128,6 +128,41 @@ impl ApiError {
         }
     }
 
+    /// A request without an `Authorization` header.
+    pub fn missing_authentication() -> ApiError {
+        ApiError {
+            status: 403,
+            kind: "Sender",
+            code: "MissingAuthenticationToken".into(),
+            message: "Request is missing Authentication Token".into(),
+        }
+    }
+
+    /// An `Authorization` header that is not a complete SigV4 one.
+    pub fn incomplete_signature() -> ApiError {
+        ApiError {
+            status: 400,
+            kind: "Sender",
+            code: "IncompleteSignature".into(),
+            message: "Authorization header requires 'Credential', 'Signature' and \
+                      'SignedHeaders' parameters, and the request an X-Amz-Date header."
+                .into(),
+        }
+    }
+
+    /// A signature made with another secret (or over other bytes).
+    pub fn signature_mismatch() -> ApiError {
+        ApiError {
+            status: 403,
+            kind: "Sender",
+            code: "SignatureDoesNotMatch".into(),
+            message: "The request signature we calculated does not match the signature you \
+                      provided. Check your AWS Secret Access Key and signing method. Consult the \
+                      service documentation for details."
+                .into(),
+        }
+    }
+
     /// A failure of the emulator's own dependencies (the S3 server).
     pub fn receiver(message: impl Into<String>) -> ApiError {
         ApiError {

@@ -37,6 +37,7 @@ mod probe;
 mod query;
 mod registry;
 mod server;
+mod sigv4;
 mod state;
 mod xml;
 
@@ -127,8 +128,11 @@ pub struct EbSimOptions {
     pub region: String,
     /// Account id in ARNs and the storage bucket name.
     pub account_id: String,
-    /// When set, requests signed with another access key get `InvalidClientTokenId`.
+    /// When set, requests signed with another access key get `InvalidClientTokenId` and
+    /// unsigned ones `MissingAuthenticationToken`.
     pub access_key_id: Option<String>,
+    /// With `access_key_id`: the secret; signatures are then verified (`SignatureDoesNotMatch`).
+    pub secret_access_key: Option<String>,
     /// Durations.
     pub timings: Timings,
     /// The default health-check path (an environment's `Application Healthcheck URL` overrides it).
@@ -149,6 +153,7 @@ impl EbSimOptions {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             access_key_id: None,
+            secret_access_key: None,
             timings: Timings::default(),
             health_path: "/".into(),
             version_quota: 1000,
@@ -302,16 +307,10 @@ impl EbSim {
     /// An SDK config builder for this emulator: static credentials (the configured access key,
     /// or a test one), its region, its endpoint, the SDK's standard retry.
     pub fn sdk_config(&self) -> aws_sdk_elasticbeanstalk::config::Builder {
-        let key = self
-            .shared
-            .options
-            .access_key_id
-            .clone()
-            .unwrap_or_else(|| "AKIASTEVEDORETEST000".into());
         aws_sdk_elasticbeanstalk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.shared.options.region.clone()))
-            .credentials_provider(Credentials::new(key, "test-secret", None, None, "ebsim"))
+            .credentials_provider(self.credentials())
             .endpoint_url(self.endpoint_url())
     }
 
@@ -349,6 +348,38 @@ impl EbSim {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Err(format!("{environments:?} did not all become Ready").into())
+    }
+
+    /// The credentials [`EbSim::client`] signs with: the configured access key and secret, or
+    /// test ones.
+    pub fn credentials(&self) -> aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider {
+        let options = &self.shared.options;
+        aws_sdk_elasticbeanstalk::config::SharedCredentialsProvider::new(Credentials::new(
+            options
+                .access_key_id
+                .clone()
+                .unwrap_or_else(|| "AKIASTEVEDORETEST000".into()),
+            options
+                .secret_access_key
+                .clone()
+                .unwrap_or_else(|| "test-secret".into()),
+            None,
+            None,
+            "ebsim",
+        ))
+    }
+
+    /// A real STS client for this emulator (it answers `GetCallerIdentity`).
+    pub fn sts_client(&self) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(
+                self.shared.options.region.clone(),
+            ))
+            .credentials_provider(self.credentials())
+            .endpoint_url(self.endpoint_url())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
     }
 
     /// Every event so far, oldest first.

@@ -76,11 +76,17 @@ async fn handle(
     let request_id = request_id();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    let authorization = request
+    let json_target = request
         .headers()
-        .get("authorization")
+        .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let method = request.method().as_str().to_owned();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let headers = request.headers().clone();
     // A Query request body is small; anything huge is refused rather than buffered.
     let body = match Limited::new(request.into_body(), 4 * 1024 * 1024)
         .collect()
@@ -111,14 +117,27 @@ async fn handle(
         }
         Verdict::Serve => {}
     }
-    if let Some(expected) = &shared.options.access_key_id {
-        let signed_by = authorization
-            .as_deref()
-            .and_then(|a| a.split("Credential=").nth(1))
-            .and_then(|c| c.split('/').next());
-        if signed_by != Some(expected.as_str()) {
-            return Ok(error_response(&ApiError::bad_token(), &request_id));
-        }
+    if let Some(expected) = &shared.options.access_key_id
+        && let Err(refused) = super::sigv4::verify(
+            &method,
+            &path_and_query,
+            &headers,
+            &body,
+            expected,
+            shared.options.secret_access_key.as_deref(),
+        )
+    {
+        return Ok(error_response(&refused, &request_id));
+    }
+    // CloudWatch Logs speaks JSON on the same endpoint in the rig.
+    if let Some(target) = &json_target {
+        let (status, value) = api::cloudwatch::dispatch(&shared, target, &body).await;
+        return Ok(respond(
+            status,
+            "application/x-amz-json-1.1",
+            &request_id,
+            value.to_string(),
+        ));
     }
     let mut raw = query.into_bytes();
     if !body.is_empty() {

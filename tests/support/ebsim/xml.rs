@@ -5,6 +5,8 @@ use aws_sdk_elasticbeanstalk::primitives::{DateTime, DateTimeFormat};
 
 /// EB's XML namespace.
 pub const NAMESPACE: &str = "http://elasticbeanstalk.amazonaws.com/docs/2010-12-01/";
+/// STS's XML namespace.
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// Escape text for an XML element body.
 pub fn escape(text: &str) -> String {
@@ -96,8 +98,14 @@ impl Xml {
 
 /// The success envelope for `action`, around the `…Result` body.
 pub fn response(action: &str, result: &str, request_id: &str) -> String {
+    // STS shares the endpoint in the rig; its answers carry its own namespace.
+    let namespace = if action == "GetCallerIdentity" {
+        STS_NAMESPACE
+    } else {
+        NAMESPACE
+    };
     format!(
-        "<{action}Response xmlns=\"{NAMESPACE}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+        "<{action}Response xmlns=\"{namespace}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
     )
 }
 

@@ -1,5 +1,6 @@
-//! RequestEnvironmentInfo / RetrieveEnvironmentInfo (tail logs): the instance's `eb-engine.log`
-//! and the containers' output, stored in the storage bucket and handed out as presigned URLs.
+//! RequestEnvironmentInfo / RetrieveEnvironmentInfo (tail and bundle logs): the instance's
+//! `eb-engine.log` and the containers' output, stored in the storage bucket (the tail as text,
+//! the bundle as a zip) and handed out as presigned URLs.
 
 use std::time::Duration;
 
@@ -12,9 +13,9 @@ use super::Call;
 use super::applications::ensure_storage_bucket;
 use super::environments::find as environments_find;
 
-fn info_type(call: &Call<'_>) -> Result<(), ApiError> {
+fn info_type<'a>(call: &'a Call<'_>) -> Result<&'a str, ApiError> {
     match call.params.required("InfoType")? {
-        "tail" | "bundle" => Ok(()),
+        kind @ ("tail" | "bundle") => Ok(kind),
         other => Err(ApiError::constraint(
             "infoType",
             other,
@@ -23,8 +24,29 @@ fn info_type(call: &Call<'_>) -> Result<(), ApiError> {
     }
 }
 
+/// A zip of the instance's logs, as EB's bundle logs are: one file per log under `var/log/`.
+fn log_bundle(engine_log: &str, containers: &str) -> Result<Vec<u8>, ApiError> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, text) in [
+        ("var/log/eb-engine.log", engine_log),
+        (
+            "var/log/eb-docker/containers/eb-current-app/stdouterr.log",
+            containers,
+        ),
+    ] {
+        zip.start_file(name, options)
+            .and_then(|()| zip.write_all(text.as_bytes()).map_err(Into::into))
+            .map_err(|e| ApiError::receiver(format!("zipping bundle logs: {e}")))?;
+    }
+    zip.finish()
+        .map(|cursor| cursor.into_inner())
+        .map_err(|e| ApiError::receiver(format!("zipping bundle logs: {e}")))
+}
+
 pub async fn request(call: &Call<'_>) -> Result<String, ApiError> {
-    info_type(call)?;
+    let kind = info_type(call)?;
     let (id, app, name, instance, engine_log) = {
         let state = call.shared.state();
         let id = environments_find(&state, call.params)?;
@@ -51,16 +73,25 @@ pub async fn request(call: &Call<'_>) -> Result<String, ApiError> {
         Some(Ok(engine)) => engine.logs(&id).await,
         _ => String::new(),
     };
-    let text = format!("----- /var/log/eb-engine.log -----\n{engine_log}\n{containers}");
-    let bucket = ensure_storage_bucket(call.shared).await?;
     let time = now_ms();
-    let key = format!("resources/environments/logs/tail/{id}/{instance}/TailLogs-{time}.out");
+    let (body, key) = if kind == "bundle" {
+        (
+            log_bundle(&engine_log, &containers)?,
+            format!("resources/environments/logs/bundle/{id}/{instance}/BundleLogs-{time}.zip"),
+        )
+    } else {
+        (
+            format!("----- /var/log/eb-engine.log -----\n{engine_log}\n{containers}").into_bytes(),
+            format!("resources/environments/logs/tail/{id}/{instance}/TailLogs-{time}.out"),
+        )
+    };
+    let bucket = ensure_storage_bucket(call.shared).await?;
     call.shared
         .s3
         .put_object()
         .bucket(&bucket)
         .key(&key)
-        .body(text.into_bytes().into())
+        .body(body.into())
         .send()
         .await
         .map_err(|e| ApiError::receiver(format!("storing tail logs failed: {e}")))?;
@@ -80,7 +111,8 @@ pub async fn request(call: &Call<'_>) -> Result<String, ApiError> {
 }
 
 pub async fn retrieve(call: &Call<'_>) -> Result<String, ApiError> {
-    info_type(call)?;
+    let kind = info_type(call)?;
+    let folder = format!("/logs/{kind}/");
     let (instance, logs) = {
         let state = call.shared.state();
         let id = environments_find(&state, call.params)?;
@@ -91,7 +123,7 @@ pub async fn retrieve(call: &Call<'_>) -> Result<String, ApiError> {
     };
     let bucket = ensure_storage_bucket(call.shared).await?;
     let mut items = Vec::new();
-    for (time, key) in logs {
+    for (time, key) in logs.into_iter().filter(|(_, key)| key.contains(&folder)) {
         let presigning = PresigningConfig::expires_in(Duration::from_secs(900))
             .map_err(|e| ApiError::receiver(format!("presigning: {e}")))?;
         let url = call
@@ -107,7 +139,7 @@ pub async fn retrieve(call: &Call<'_>) -> Result<String, ApiError> {
     }
     let mut x = Xml::new();
     x.list("EnvironmentInfo", &items, |x, (time, url)| {
-        x.text("InfoType", "tail")
+        x.text("InfoType", kind)
             .text("Ec2InstanceId", &instance)
             .time("SampleTimestamp", date(*time))
             .text("Message", url);

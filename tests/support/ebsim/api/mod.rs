@@ -2,10 +2,13 @@
 //! input as EB does and answers the `…Result` body or an `ApiError`.
 
 mod applications;
+pub mod cloudwatch;
 mod environments;
 mod events;
+mod instances;
 mod logs;
 mod render;
+mod sts;
 mod versions;
 
 use std::sync::Arc;
@@ -42,6 +45,9 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, ApiError>
         "DescribeEvents" => events::describe(call),
         "RequestEnvironmentInfo" => logs::request(call).await,
         "RetrieveEnvironmentInfo" => logs::retrieve(call).await,
+        "DescribeInstancesHealth" => instances::describe(call),
+        // STS, on the same endpoint (the Query protocol is the same): the account check.
+        "GetCallerIdentity" => sts::get_caller_identity(call),
         other => Err(ApiError::invalid_action(other)),
     }
 }

@@ -1,0 +1,182 @@
+//! Endpoints that accept connections and never answer, the fault behind "every wait is
+//! bounded" (issue 14): a TCP listener that reads and ignores everything ([`Silent`]), and a
+//! Docker Engine proxy in front of the real socket that forwards every request except those
+//! whose request line holds a marker, which it swallows ([`StallingEngine`]). Both live as
+//! long as the test process; their threads end when the client hangs up.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+
+use super::endpoints::SOCKET as DOCKER_SOCKET;
+
+/// A listener that accepts and never answers.
+pub struct Silent {
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl Silent {
+    /// Start it on a free loopback port.
+    pub fn start() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address").to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                std::thread::spawn(move || swallow(client));
+            }
+        });
+        Silent { addr }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Read until the client hangs up; never write.
+fn swallow(mut client: impl Read) {
+    let mut sink = [0u8; 8192];
+    while matches!(client.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// The Engine behind a proxy that stalls chosen requests.
+pub struct StallingEngine {
+    /// `tcp://127.0.0.1:PORT`, for DOCKER_HOST.
+    pub host: String,
+    stalled: Arc<Mutex<Vec<String>>>,
+}
+
+impl StallingEngine {
+    /// Forward everything to the local Engine except requests whose request line (e.g.
+    /// `POST /v1.43/containers/abc/start HTTP/1.1`) contains one of `markers`.
+    pub fn start(markers: &[&str]) -> StallingEngine {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let host = format!("tcp://{}", listener.local_addr().expect("address"));
+        let markers: Vec<String> = markers.iter().map(|m| (*m).to_owned()).collect();
+        let stalled = Arc::new(Mutex::new(Vec::new()));
+        let log = stalled.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (markers, log) = (markers.clone(), log.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(client, &markers, &log);
+                });
+            }
+        });
+        StallingEngine { host, stalled }
+    }
+
+    /// The request lines swallowed so far.
+    pub fn stalled(&self) -> Vec<String> {
+        self.stalled.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn serve(client: TcpStream, markers: &[String], log: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let end = line == "\r\n" || line == "\n";
+        head.push(line);
+        if end {
+            break;
+        }
+    }
+    let request_line = head[0].trim_end().to_owned();
+    if markers.iter().any(|m| request_line.contains(m.as_str())) {
+        if let Ok(mut log) = log.lock() {
+            log.push(request_line);
+        }
+        swallow(reader);
+        return Ok(());
+    }
+    let upgrade = head
+        .iter()
+        .any(|l| l.to_ascii_lowercase().starts_with("upgrade:"));
+    // One request per connection (unless it upgrades), so every request passes the check.
+    let mut forwarded = String::new();
+    for line in &head[..head.len() - 1] {
+        if !upgrade && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        forwarded.push_str(line);
+    }
+    if !upgrade {
+        forwarded.push_str("Connection: close\r\n");
+    }
+    forwarded.push_str("\r\n");
+    let mut upstream = UnixStream::connect(DOCKER_SOCKET)?;
+    upstream.write_all(forwarded.as_bytes())?;
+    upstream.write_all(reader.buffer())?;
+    let mut client_read = client.try_clone()?;
+    let mut upstream_write = upstream.try_clone()?;
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_read, &mut upstream_write);
+        let _ = upstream_write.shutdown(Shutdown::Write);
+    });
+    let mut client_write = client;
+    let _ = std::io::copy(&mut upstream, &mut client_write);
+    let _ = client_write.shutdown(Shutdown::Both);
+    let _ = up.join();
+    Ok(())
+}
+
+/// Run `cmd` to its end, failing the test if it is still running after `limit` (then it is
+/// killed): a generous guard against a hang, not a timing assertion.
+pub fn guarded(mut cmd: std::process::Command, limit: std::time::Duration) -> super::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stevedore");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let until = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "stevedore still ran after {limit:?} (it hangs): {cmd:?}\n--- stderr\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    super::Output {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
