@@ -386,9 +386,13 @@ pub struct StartArgs {
     /// Rebuild images even if they exist
     #[arg(long)]
     pub build: bool,
-    /// Return once healthy instead of following the logs
+    /// Return once the containers are started (and what others depend on is ready), as
+    /// `docker compose up -d` does, instead of following the logs
     #[arg(short, long)]
     pub detach: bool,
+    /// Wait until every container is running and healthy, then return (implies --detach)
+    #[arg(long)]
+    pub wait: bool,
     /// Open the first published URL in a browser
     #[arg(long)]
     pub open: bool,
@@ -786,6 +790,10 @@ pub struct BundleArgs {
     /// Put this file in the bundle even though it looks like a secret (repeatable)
     #[arg(long = "allow-secret", value_name = "PATH")]
     pub allow_secrets: Vec<PathBuf>,
+    /// Bundle even when the run file cannot express everything the compose file says (the
+    /// losses are listed as warnings)
+    #[arg(long)]
+    pub allow_lossy: bool,
 }
 
 /// `deploy`.
@@ -815,6 +823,10 @@ pub struct DeployArgs {
     /// Put this file in the bundle even though it looks like a secret (repeatable)
     #[arg(long = "allow-secret", value_name = "PATH")]
     pub allow_secrets: Vec<PathBuf>,
+    /// Bundle even when the run file cannot express everything the compose file says (the
+    /// losses are listed as warnings)
+    #[arg(long)]
+    pub allow_lossy: bool,
 }
 
 /// `rollback`.

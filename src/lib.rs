@@ -59,6 +59,7 @@ pub const CODED_ERRORS: &[exit::Classifier] = &[
     exit::classifier::<aws::env_vars::EnvVarError>,
     exit::classifier::<aws::provision::ProvisionError>,
     exit::classifier::<lifecycle::lock::LockError>,
+    exit::classifier::<lifecycle::external::ExternalError>,
     exit::classifier::<aws::deploy_lock::DeployLockError>,
 ];
 

@@ -151,25 +151,8 @@ fn memory(
 
 /// Compose's byte sizes (`512m`, `1g`, `1.5gb`, `2048k`, `1073741824`) as whole MiB, rounded up.
 pub fn mebibytes(text: &str) -> Option<u64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(digits_end);
-    let number: f64 = number.parse().ok()?;
-    let factor: f64 = match unit.trim().trim_end_matches(['b', 'i']) {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    let bytes = number * factor;
-    if !bytes.is_finite() || bytes <= 0.0 {
-        return None;
-    }
-    // Sizes are small (MiB counts); the cast cannot overflow for any real memory size.
-    Some((bytes / (1024.0 * 1024.0)).ceil() as u64)
+    let bytes = u64::try_from(crate::compose::runtime::bytes(text)?).ok()?;
+    (bytes > 0).then(|| bytes.div_ceil(1024 * 1024))
 }
 
 #[cfg(test)]

@@ -119,6 +119,7 @@ pub fn rewrite(
             files: vec![StagedFile::json(DOCKERRUN, &doc)?],
             notes,
             mounts,
+            lossy: Vec::new(),
         },
         kind,
     ))

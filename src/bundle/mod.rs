@@ -11,6 +11,7 @@ mod archive;
 pub mod compose_raw;
 pub mod handwritten;
 pub mod image_ref;
+pub mod json_positions;
 pub mod pins;
 pub mod prepare;
 pub mod render;
@@ -39,6 +40,19 @@ pub enum BundleError {
     /// The project or the compose file cannot be expressed as a bundle; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// The run file cannot express everything the compose file says.
+    #[error(
+        "the {format} run file cannot express all of the compose file, so Elastic Beanstalk would \
+         run something else:\n  - {}\nchange the compose file, choose another bundle_format, or \
+         pass --allow-lossy to bundle anyway",
+        losses.join("\n  - ")
+    )]
+    Lossy {
+        /// The bundle format.
+        format: String,
+        /// What is lost, each with the reason.
+        losses: Vec<String>,
+    },
     /// A run file breaks the platform's rules.
     #[error("{file}: {problem}")]
     RunFile {

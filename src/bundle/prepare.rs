@@ -25,6 +25,8 @@ pub struct BundleOptions<'a> {
     pub version: &'a str,
     /// Accept version tags where no digest is recorded (never for deploy).
     pub allow_unpinned: bool,
+    /// Bundle even when the run file cannot express all of the compose file.
+    pub allow_lossy: bool,
 }
 
 /// A bundle ready to be written: everything resolved and rendered, nothing on disk yet.
@@ -43,6 +45,8 @@ pub struct Prepared {
     pub format: String,
     /// The run files, rendered.
     pub run: render::RunFiles,
+    /// Losses the run file may have (`--allow-lossy`), kept for a render with new pins.
+    pub allow_lossy: bool,
 }
 
 /// Resolve and render everything a bundle of `options.version` needs.
@@ -55,7 +59,7 @@ pub fn prepare(
     let scope = ReleaseScope::load(loaded, options.env)?;
     let git = Git::new(&scope.project.root);
     let (pins, commit) = resolve_pins(&scope, &git, &version, options.allow_unpinned, emit)?;
-    let (run, format) = render_run(loaded, &scope, &pins)?;
+    let (run, format) = render_run(loaded, &scope, &pins, options.allow_lossy)?;
     if format == "handwritten" {
         emit(Event::info(format!(
             "Using the hand-written environments/{}/{DOCKERRUN} (bundle_format is not used)",
@@ -70,6 +74,7 @@ pub fn prepare(
         pins,
         format,
         run,
+        allow_lossy: options.allow_lossy,
     })
 }
 
@@ -87,7 +92,12 @@ pub async fn pin_third_party(
         return Ok(());
     }
     pins::pin_third_party(&mut prepared.pins, &images, resolve).await;
-    (prepared.run, prepared.format) = render_run(loaded, &prepared.scope, &prepared.pins)?;
+    (prepared.run, prepared.format) = render_run(
+        loaded,
+        &prepared.scope,
+        &prepared.pins,
+        prepared.allow_lossy,
+    )?;
     for third in prepared.pins.third_party() {
         match &third.unpinned_because {
             Some(why) if !third.pinned && !why.is_empty() => emit(Event::warning(format!(
@@ -106,11 +116,13 @@ pub async fn pin_third_party(
 }
 
 /// The run files for `pins`: the environment's hand-written Dockerrun rewritten, or the compose
-/// file rendered in the configured format; with the format's name.
+/// file rendered in the configured format (refused when it loses what the compose file says,
+/// unless `allow_lossy`); with the format's name.
 fn render_run(
     loaded: &Loaded,
     scope: &ReleaseScope,
     pins: &ImagePins,
+    allow_lossy: bool,
 ) -> anyhow::Result<(render::RunFiles, String)> {
     let env_settings = loaded
         .resolution
@@ -128,10 +140,19 @@ fn render_run(
         .get()
         .map(|text| S3Ref::parse(&text))
         .transpose()?;
+    let web = env_settings.web_service.get();
     let environment = scope.project.environment(&scope.env_name)?;
     let handwritten_path = environment.dir.join(DOCKERRUN);
     if !handwritten_path.is_file() {
-        let run = render_compose(scope, &environment, format, auth.as_ref(), pins)?;
+        let mut run = render_compose(
+            scope,
+            &environment,
+            format,
+            auth.as_ref(),
+            pins,
+            web.as_deref(),
+        )?;
+        run.check_lossy(format, allow_lossy)?;
         return Ok((run, format.as_str().to_owned()));
     }
     let text = fs_err::read_to_string(&handwritten_path)?;
@@ -141,8 +162,15 @@ fn render_run(
         handwritten::HandwrittenKind::RunFile => (files, "handwritten".into()),
         handwritten::HandwrittenKind::AuthOnly => {
             // v3 carries credentials for a compose bundle: render the compose file beside it.
-            let mut rendered =
-                render_compose(scope, &environment, BundleFormat::Compose, None, pins)?;
+            let mut rendered = render_compose(
+                scope,
+                &environment,
+                BundleFormat::Compose,
+                None,
+                pins,
+                web.as_deref(),
+            )?;
+            rendered.check_lossy(BundleFormat::Compose, allow_lossy)?;
             rendered.files.retain(|f| f.name != DOCKERRUN);
             rendered.files.extend(files.files);
             (rendered, "compose".into())
@@ -156,6 +184,7 @@ fn render_compose(
     format: BundleFormat,
     auth: Option<&S3Ref>,
     pins: &ImagePins,
+    web: Option<&str>,
 ) -> anyhow::Result<render::RunFiles> {
     let Some(path) = &environment.compose_file else {
         return Err(BundleError::Invalid(format!(
@@ -179,6 +208,7 @@ fn render_compose(
             pins,
             root: &scope.project.root,
             auth,
+            web,
         },
     )?)
 }

@@ -5,7 +5,10 @@
 //!   wired to the proxy);
 //! - v2: the version is the integer `2`; every container has a unique name, an image and a
 //!   non-zero `memory` or `memoryReservation`; links, mounts and `volumesFrom` name things that
-//!   exist; one container is essential;
+//!   exist (the `awseb-logs-<container>` volumes Elastic Beanstalk provides included); one
+//!   container is essential;
+//! - v1 and v2: a key that is a near miss of a known one is an error with a "did you mean";
+//!   every error names the JSON path and its line:column.
 //! - v3: registry credentials only (`Authentication` with bucket and key), beside a
 //!   `docker-compose.yml`;
 //! - compose: every service has an image and none needs building.
@@ -14,6 +17,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::json_positions::{Positions, did_you_mean};
 use super::{BundleError, COMPOSE_FILE, DOCKERRUN, StagedFile};
 
 /// `AWSEBDockerrunVersion` as a number: `1`, `"1"` and `"1.0"` alike.
@@ -40,14 +44,20 @@ pub fn format_of(files: &[StagedFile]) -> Option<super::BundleFormat> {
 }
 
 /// Check the bundle root's run files together; warnings for what is legal but likely wrong.
+/// Errors in a Dockerrun file name the JSON path and its line and column.
 pub fn run_files(files: &[StagedFile]) -> Result<Vec<String>, BundleError> {
     let find = |name: &str| files.iter().find(|f| f.name == name);
     let compose = find(COMPOSE_FILE);
     let dockerrun = match find(DOCKERRUN) {
-        Some(file) => Some(
-            serde_json::from_slice::<Value>(&file.data)
-                .map_err(|e| problem(DOCKERRUN, format!("not valid JSON: {e}")))?,
-        ),
+        Some(file) => {
+            let doc = serde_json::from_slice::<Value>(&file.data).map_err(|e| {
+                problem(
+                    &format!("{DOCKERRUN}:{}:{}", e.line(), e.column()),
+                    format!("not valid JSON: {e}"),
+                )
+            })?;
+            Some((doc, Check::new(&file.data)))
+        }
         None => None,
     };
     let mut warnings = Vec::new();
@@ -58,7 +68,7 @@ pub fn run_files(files: &[StagedFile]) -> Result<Vec<String>, BundleError> {
                 format!("it has neither {DOCKERRUN} nor {COMPOSE_FILE} at its root"),
             ));
         }
-        (Some(doc), compose) => match (dockerrun_version(doc), compose) {
+        (Some((doc, check)), compose) => match (dockerrun_version(doc), compose) {
             (Some(3), Some(_)) => v3(doc)?,
             (Some(3), None) => {
                 return Err(problem(
@@ -76,11 +86,11 @@ pub fn run_files(files: &[StagedFile]) -> Result<Vec<String>, BundleError> {
                     ),
                 ));
             }
-            (Some(1), None) => v1(doc, &mut warnings)?,
-            (Some(2), None) => v2(doc)?,
+            (Some(1), None) => v1(doc, check, &mut warnings)?,
+            (Some(2), None) => v2(doc, check, &mut warnings)?,
             (other, _) => {
-                return Err(problem(
-                    DOCKERRUN,
+                return Err(check.at(
+                    "AWSEBDockerrunVersion",
                     format!(
                         "AWSEBDockerrunVersion is {}; use 1 (one container), 2 (ECS) or 3 (credentials for a compose file)",
                         other.map_or_else(|| "missing".to_owned(), |v| v.to_string())
@@ -94,6 +104,79 @@ pub fn run_files(files: &[StagedFile]) -> Result<Vec<String>, BundleError> {
         compose_file(&file.data)?;
     }
     Ok(warnings)
+}
+
+/// Messages that point into one Dockerrun file.
+struct Check {
+    positions: Positions,
+}
+
+impl Check {
+    fn new(data: &[u8]) -> Check {
+        Check {
+            positions: Positions::of(&String::from_utf8_lossy(data)),
+        }
+    }
+
+    /// An error about the value at `path`.
+    fn at(&self, path: &str, message: impl std::fmt::Display) -> BundleError {
+        let (line, col) = self.positions.value(path);
+        let shown = if path.is_empty() { "(top level)" } else { path };
+        problem(
+            &format!("{DOCKERRUN}:{line}:{col}"),
+            format!("`{shown}`: {message}"),
+        )
+    }
+
+    /// Unknown keys of the object at `path`: a near miss of a known key is an error with the
+    /// suggestion (Elastic Beanstalk would ignore or reject it mid-deploy); others are warned.
+    fn keys(
+        &self,
+        value: &Value,
+        path: &str,
+        known: &[&str],
+        warnings: &mut Vec<String>,
+    ) -> Result<(), BundleError> {
+        let Some(object) = value.as_object() else {
+            return Ok(());
+        };
+        for key in object.keys() {
+            if known.contains(&key.as_str()) {
+                continue;
+            }
+            let child = join(path, key);
+            match did_you_mean(key, known) {
+                Some(suggestion) => {
+                    let (line, col) = self.positions.key(&child);
+                    return Err(problem(
+                        &format!("{DOCKERRUN}:{line}:{col}"),
+                        format!("`{child}`: unknown key `{key}`; did you mean `{suggestion}`?"),
+                    ));
+                }
+                None => {
+                    let (line, col) = self.positions.key(&child);
+                    warnings.push(format!(
+                        "{DOCKERRUN}:{line}:{col}: `{child}`: unknown key, not read by Elastic \
+                         Beanstalk's {} format (check the spelling)",
+                        if known.contains(&"Image") || known.contains(&"Name") {
+                            "v1"
+                        } else {
+                            "v2"
+                        }
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// Each `.ebextensions/*.config` must be YAML (JSON is YAML): Elastic Beanstalk would only
@@ -150,10 +233,18 @@ fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-fn auth(doc: &Value, object: &str, bucket: &str, key: &str) -> Result<(), BundleError> {
+fn auth(
+    doc: &Value,
+    check: &Check,
+    object: &str,
+    bucket: &str,
+    key: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), BundleError> {
     let Some(auth) = doc.get(object) else {
         return Ok(());
     };
+    check.keys(auth, object, &[bucket, key], warnings)?;
     let field = |name: &str| {
         auth.get(name)
             .and_then(Value::as_str)
@@ -162,31 +253,59 @@ fn auth(doc: &Value, object: &str, bucket: &str, key: &str) -> Result<(), Bundle
     if field(bucket) && field(key) {
         Ok(())
     } else {
-        Err(problem(
-            DOCKERRUN,
+        Err(check.at(
+            object,
             format!("`{object}` needs `{bucket}` and `{key}` naming the credentials' S3 object"),
         ))
     }
 }
 
-fn v1(doc: &Value, warnings: &mut Vec<String>) -> Result<(), BundleError> {
-    let image = doc
-        .get("Image")
-        .and_then(|i| i.get("Name"))
-        .and_then(Value::as_str);
+const V1_KEYS: &[&str] = &[
+    "AWSEBDockerrunVersion",
+    "Authentication",
+    "Image",
+    "Ports",
+    "Volumes",
+    "Logging",
+    "Entrypoint",
+    "Command",
+];
+
+fn v1(doc: &Value, check: &Check, warnings: &mut Vec<String>) -> Result<(), BundleError> {
+    check.keys(doc, "", V1_KEYS, warnings)?;
+    let Some(image_object) = doc.get("Image") else {
+        return Err(check.at(
+            "",
+            "version 1 without `Image` asks Elastic Beanstalk to build the bundle's Dockerfile \
+             on every instance; stevedore deploys the image `release` built and `publish` pushed, \
+             pinned by digest, so every instance runs the same bytes. Add \
+             `\"Image\": {\"Name\": \"<repository>\"}` (stevedore pins it), or delete the file \
+             and let `bundle` render one from the compose file",
+        ));
+    };
+    check.keys(image_object, "Image", &["Name", "Update"], warnings)?;
+    let image = image_object.get("Name").and_then(Value::as_str);
     if image.is_none_or(|i| i.trim().is_empty()) {
-        return Err(problem(DOCKERRUN, "version 1 needs Image.Name"));
+        return Err(check.at("Image.Name", "version 1 needs Image.Name"));
     }
     let ports = items(doc, "Ports");
     let Some(first) = ports.first() else {
-        return Err(problem(
-            DOCKERRUN,
+        return Err(check.at(
+            "Ports",
             "version 1 needs Ports with the container port the proxy forwards to",
         ));
     };
+    for (i, port) in ports.iter().enumerate() {
+        check.keys(
+            port,
+            &format!("Ports[{i}]"),
+            &["ContainerPort", "HostPort"],
+            warnings,
+        )?;
+    }
     if first.get("ContainerPort").and_then(port_number).is_none() {
-        return Err(problem(
-            DOCKERRUN,
+        return Err(check.at(
+            "Ports[0].ContainerPort",
             "Ports[0].ContainerPort must be a port number (only the first port is used)",
         ));
     }
@@ -196,7 +315,14 @@ fn v1(doc: &Value, warnings: &mut Vec<String>) -> Result<(), BundleError> {
             ports.len()
         ));
     }
-    for volume in items(doc, "Volumes") {
+    for (i, volume) in items(doc, "Volumes").iter().enumerate() {
+        let path = format!("Volumes[{i}]");
+        check.keys(
+            volume,
+            &path,
+            &["HostDirectory", "ContainerDirectory"],
+            warnings,
+        )?;
         if volume
             .get("HostDirectory")
             .and_then(Value::as_str)
@@ -206,114 +332,252 @@ fn v1(doc: &Value, warnings: &mut Vec<String>) -> Result<(), BundleError> {
                 .and_then(Value::as_str)
                 .is_none()
         {
-            return Err(problem(
-                DOCKERRUN,
+            return Err(check.at(
+                &path,
                 "every entry of Volumes needs HostDirectory and ContainerDirectory",
             ));
         }
     }
-    auth(doc, "Authentication", "Bucket", "Key")
+    auth(doc, check, "Authentication", "Bucket", "Key", warnings)
 }
 
-fn v2(doc: &Value) -> Result<(), BundleError> {
+const V2_KEYS: &[&str] = &[
+    "AWSEBDockerrunVersion",
+    "volumes",
+    "containerDefinitions",
+    "authentication",
+    "executionRoleArn",
+];
+
+/// The container definition fields of an ECS task definition, which Dockerrun v2 takes as is.
+const CONTAINER_KEYS: &[&str] = &[
+    "name",
+    "image",
+    "essential",
+    "memory",
+    "memoryReservation",
+    "cpu",
+    "gpu",
+    "links",
+    "portMappings",
+    "mountPoints",
+    "volumesFrom",
+    "environment",
+    "environmentFiles",
+    "secrets",
+    "command",
+    "entryPoint",
+    "workingDirectory",
+    "user",
+    "hostname",
+    "dependsOn",
+    "healthCheck",
+    "dockerLabels",
+    "pseudoTerminal",
+    "interactive",
+    "privileged",
+    "readonlyRootFilesystem",
+    "ulimits",
+    "extraHosts",
+    "dnsServers",
+    "dnsSearchDomains",
+    "dockerSecurityOptions",
+    "logConfiguration",
+    "linuxParameters",
+    "stopTimeout",
+    "startTimeout",
+    "systemControls",
+    "disableNetworking",
+    "repositoryCredentials",
+    "resourceRequirements",
+    "firelensConfiguration",
+];
+
+/// Volumes Elastic Beanstalk makes for each container's logs, `awseb-logs-<container>`, which
+/// the run file mounts without declaring.
+const EB_LOG_VOLUME: &str = "awseb-logs-";
+
+fn v2(doc: &Value, check: &Check, warnings: &mut Vec<String>) -> Result<(), BundleError> {
+    check.keys(doc, "", V2_KEYS, warnings)?;
     if !doc.get("AWSEBDockerrunVersion").is_some_and(Value::is_u64) {
-        return Err(problem(
-            DOCKERRUN,
+        return Err(check.at(
+            "AWSEBDockerrunVersion",
             "version 2 must be the integer 2, not a string (the ECS platform rejects \"2\")",
         ));
     }
-    let volumes: BTreeSet<&str> = items(doc, "volumes")
-        .iter()
-        .filter_map(|v| v.get("name").and_then(Value::as_str))
-        .collect();
-    if volumes.len() != items(doc, "volumes").len() {
-        return Err(problem(DOCKERRUN, "every volume needs a unique name"));
+    let declared = items(doc, "volumes");
+    let mut volumes: BTreeSet<&str> = BTreeSet::new();
+    for (i, volume) in declared.iter().enumerate() {
+        let path = format!("volumes[{i}]");
+        check.keys(
+            volume,
+            &path,
+            &[
+                "name",
+                "host",
+                "dockerVolumeConfiguration",
+                "efsVolumeConfiguration",
+            ],
+            warnings,
+        )?;
+        if let Some(host) = volume.get("host") {
+            check.keys(host, &format!("{path}.host"), &["sourcePath"], warnings)?;
+        }
+        let Some(name) = volume.get("name").and_then(Value::as_str) else {
+            return Err(check.at(&path, "every volume needs a name"));
+        };
+        if !volumes.insert(name) {
+            return Err(check.at(
+                &path,
+                format!("every volume needs a unique name; `{name}` is declared twice"),
+            ));
+        }
     }
     let definitions = items(doc, "containerDefinitions");
     if definitions.is_empty() {
-        return Err(problem(DOCKERRUN, "containerDefinitions is empty"));
+        return Err(check.at("containerDefinitions", "containerDefinitions is empty"));
     }
     let mut names = BTreeSet::new();
-    for definition in definitions {
+    for (i, definition) in definitions.iter().enumerate() {
         let Some(name) = definition
             .get("name")
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
         else {
-            return Err(problem(
-                DOCKERRUN,
+            return Err(check.at(
+                &format!("containerDefinitions[{i}]"),
                 "every container definition needs a name",
             ));
         };
         if !names.insert(name) {
-            return Err(problem(
-                DOCKERRUN,
+            return Err(check.at(
+                &format!("containerDefinitions[{i}].name"),
                 format!("two containers are named `{name}`"),
             ));
         }
     }
-    for definition in definitions {
+    for (i, definition) in definitions.iter().enumerate() {
+        let base = format!("containerDefinitions[{i}]");
+        check.keys(definition, &base, CONTAINER_KEYS, warnings)?;
         let name = definition
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let fail = |what: String| Err(problem(DOCKERRUN, format!("container `{name}`: {what}")));
+        let fail = |path: &str, what: String| {
+            Err(check.at(&join(&base, path), format!("container `{name}`: {what}")))
+        };
         if definition
             .get("image")
             .and_then(Value::as_str)
             .is_none_or(|i| i.trim().is_empty())
         {
-            return fail("no image".into());
+            return fail("image", "no image".into());
         }
         let memory = |key: &str| definition.get(key).and_then(Value::as_u64).unwrap_or(0);
         if memory("memory") == 0 && memory("memoryReservation") == 0 {
             return fail(
+                "",
                 "set `memory` or `memoryReservation` (MiB, non-zero): ECS requires one".into(),
             );
         }
-        for mapping in items(definition, "portMappings") {
+        for (j, mapping) in items(definition, "portMappings").iter().enumerate() {
+            let path = format!("portMappings[{j}]");
+            check.keys(
+                mapping,
+                &join(&base, &path),
+                &[
+                    "hostPort",
+                    "containerPort",
+                    "protocol",
+                    "name",
+                    "appProtocol",
+                    "containerPortRange",
+                ],
+                warnings,
+            )?;
             if mapping.get("containerPort").and_then(port_number).is_none() {
-                return fail("a portMapping has no valid containerPort".into());
+                return fail(&path, "a portMapping has no valid containerPort".into());
             }
         }
-        for link in items(definition, "links") {
+        for (j, link) in items(definition, "links").iter().enumerate() {
             let target = link.as_str().map(|l| l.split(':').next().unwrap_or(l));
             if target.is_none_or(|t| !names.contains(t) || t == name) {
-                return fail(format!("link {link} names no other container"));
+                return fail(
+                    &format!("links[{j}]"),
+                    format!("link {link} names no other container"),
+                );
             }
         }
-        for point in items(definition, "mountPoints") {
+        for (j, point) in items(definition, "mountPoints").iter().enumerate() {
+            let path = format!("mountPoints[{j}]");
+            check.keys(
+                point,
+                &join(&base, &path),
+                &["sourceVolume", "containerPath", "readOnly"],
+                warnings,
+            )?;
             let volume = point
                 .get("sourceVolume")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if !volumes.contains(volume) {
-                return fail(format!("mountPoint uses undeclared volume `{volume}`"));
+            let eb_logs = volume
+                .strip_prefix(EB_LOG_VOLUME)
+                .is_some_and(|container| names.contains(container));
+            if !volumes.contains(volume) && !eb_logs {
+                let hint = match volume.strip_prefix(EB_LOG_VOLUME) {
+                    Some(container) => format!(
+                        "; Elastic Beanstalk provides `{EB_LOG_VOLUME}<container>` for the \
+                         containers of this file only, and `{container}` is none of them"
+                    ),
+                    None => String::new(),
+                };
+                return fail(
+                    &format!("{path}.sourceVolume"),
+                    format!("mountPoint uses undeclared volume `{volume}`{hint}"),
+                );
             }
             if point.get("containerPath").and_then(Value::as_str).is_none() {
-                return fail("a mountPoint has no containerPath".into());
+                return fail(&path, "a mountPoint has no containerPath".into());
             }
         }
-        for from in items(definition, "volumesFrom") {
+        for (j, from) in items(definition, "volumesFrom").iter().enumerate() {
+            let path = format!("volumesFrom[{j}]");
+            check.keys(
+                from,
+                &join(&base, &path),
+                &["sourceContainer", "readOnly"],
+                warnings,
+            )?;
             let source = from
                 .get("sourceContainer")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if !names.contains(source) || source == name {
-                return fail(format!("volumesFrom names no other container (`{source}`)"));
+                return fail(
+                    &path,
+                    format!("volumesFrom names no other container (`{source}`)"),
+                );
             }
+        }
+        for (j, entry) in items(definition, "environment").iter().enumerate() {
+            check.keys(
+                entry,
+                &join(&base, &format!("environment[{j}]")),
+                &["name", "value"],
+                warnings,
+            )?;
         }
     }
     if !definitions
         .iter()
         .any(|d| d.get("essential").and_then(Value::as_bool).unwrap_or(true))
     {
-        return Err(problem(
-            DOCKERRUN,
+        return Err(check.at(
+            "containerDefinitions",
             "at least one container must be essential",
         ));
     }
-    auth(doc, "authentication", "bucket", "key")
+    auth(doc, check, "authentication", "bucket", "key", warnings)
 }
 
 fn v3(doc: &Value) -> Result<(), BundleError> {
@@ -478,7 +742,7 @@ mod tests {
                     DOCKERRUN,
                     r#"{"AWSEBDockerrunVersion":"1","Ports":[{"ContainerPort":"80"}]}"#,
                 )],
-                Some("Image.Name"),
+                Some("without `Image`"),
             ),
             (&[(COMPOSE_FILE, compose)], None),
             (
@@ -531,5 +795,38 @@ mod tests {
         }
         let warnings = check(&[(DOCKERRUN, r#"{"AWSEBDockerrunVersion":"1","Image":{"Name":"x"},"Ports":[{"ContainerPort":"80"},{"ContainerPort":"81"}]}"#)]).expect("valid");
         assert!(warnings[0].contains("only the first"), "{warnings:?}");
+    }
+
+    #[test]
+    fn dockerrun_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dockerrun");
+        let mut failures = Vec::new();
+        let mut cases = 0;
+        for entry in std::fs::read_dir(&dir).expect("tests/data/dockerrun") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            cases += 1;
+            let data = std::fs::read(&path).expect("read");
+            let expect = std::fs::read_to_string(path.with_extension("expect")).expect("expect");
+            let want = expect
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or_default()
+                .to_owned();
+            let got = run_files(&[StagedFile::new(DOCKERRUN, data)]).map_err(|e| e.to_string());
+            let ok = match (&got, want.strip_prefix("error:")) {
+                (Ok(_), None) => want == "ok",
+                (Err(err), Some(needle)) => err.contains(needle.trim()),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{}: wanted {want}, got {got:?}", path.display()));
+            }
+        }
+        assert!(cases >= 7, "only {cases} cases found");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

@@ -20,6 +20,7 @@ pub async fn run(ctx: &Context, args: BundleArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version: &args.version,
             allow_unpinned: args.allow_unpinned,
+            allow_lossy: args.allow_lossy,
         },
         &emit,
     )?;

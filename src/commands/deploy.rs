@@ -31,6 +31,7 @@ pub async fn run(ctx: &Context, args: DeployArgs) -> anyhow::Result<Report> {
             env: &args.env,
             version,
             allow_unpinned: false,
+            allow_lossy: args.allow_lossy,
         },
         &emit,
     )?;

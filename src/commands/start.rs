@@ -31,21 +31,31 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         .lock_env(&scope.base.project.root, scope.env(), "start")
         .await?;
     let docker = engine::connect().await?;
+    // As Compose: `--detach` returns once started; `--wait`, and following the logs, first
+    // wait for every container to be up and healthy.
+    let detach = args.detach || args.wait;
     let options = UpOptions {
         timeout,
         build: args.build,
         force_recreate: args.force_recreate,
         remove_orphans: args.remove_orphans,
+        wait: args.wait || !detach,
     };
     let up = up::up(&docker, &scope, &options, &emit).await?;
+    let state = if options.wait { "is up" } else { "is started" };
     for (service, url) in &up.urls {
-        emit(Event::success(format!("{service} is up: {url}")));
+        emit(Event::success(format!("{service} {state}: {url}")));
     }
     if up.urls.is_empty() {
         emit(Event::success(format!(
-            "environment {} is up (no published ports)",
+            "environment {} {state} (no published ports)",
             scope.env()
         )));
+    }
+    if !options.wait {
+        emit(Event::info(
+            "not waiting for health checks; `start --wait` waits for every container",
+        ));
     }
     if args.open
         && let Some((_, url)) = up.urls.first()
@@ -59,7 +69,7 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         "urls": up.urls.iter().map(|(service, url)| json!({"service": service, "url": url})).collect::<Vec<_>>(),
         "orphans": up.orphans,
     });
-    if !args.detach {
+    if !detach {
         emit(Event::info(
             "Following the logs; Ctrl-C detaches (the containers keep running)",
         ));

@@ -4,11 +4,13 @@
 //! Included: everything that shapes the container — image, command, entrypoint, the resolved
 //! environment (env files and `environment:` together, so moving a variable between them
 //! changes nothing), ports, expose, mounts, volumes_from, links, external links, health check,
-//! working dir, user, restart policy, labels, tty, stdin_open, container name, hostname and
-//! networks. Left out, as Compose leaves them out: `build` (a rebuilt image has a new image ID,
-//! which the caller compares separately), `depends_on` (start order, not container
-//! configuration), and `env_file` paths and the unresolved `environment` (their effect is in the
-//! resolved environment). Map order does not matter; list order does (it does for Docker).
+//! working dir, user, restart policy, labels, tty, stdin_open, container name, hostname,
+//! networks and the runtime keys (capabilities, namespaces, resources, logging, secrets, …;
+//! absent from the hashed form when a service uses none, so older containers keep their hash).
+//! Left out, as Compose leaves them out: `build` (a rebuilt image has a new image ID, which the
+//! caller compares separately), `depends_on` (start order, not container configuration), and
+//! `env_file` paths and the unresolved `environment` (their effect is in the resolved
+//! environment). Map order does not matter; list order does (it does for Docker).
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -42,6 +44,13 @@ struct Hashed<'a> {
     container_name: &'a Option<String>,
     hostname: &'a Option<String>,
     networks: &'a indexmap::IndexMap<String, super::ServiceNetwork>,
+    /// Left out when empty, so services that use none of it keep their hash.
+    #[serde(skip_serializing_if = "no_runtime")]
+    runtime: &'a super::runtime::Runtime,
+}
+
+fn no_runtime(runtime: &&super::runtime::Runtime) -> bool {
+    runtime.is_empty()
 }
 
 /// The sha256 (lowercase hex) of the service's canonical JSON form.
@@ -67,6 +76,7 @@ pub(crate) fn config_hash(service: &Service) -> String {
         container_name: &service.container_name,
         hostname: &service.hostname,
         networks: &service.networks,
+        runtime: &service.runtime,
     };
     let mut canonical = String::from(HASH_VERSION);
     canonical.push('\n');

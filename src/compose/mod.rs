@@ -25,6 +25,7 @@ mod order;
 mod paths;
 mod ports;
 mod profiles;
+pub mod runtime;
 mod selection;
 mod service;
 mod shellwords;
@@ -43,8 +44,9 @@ pub use files::Request;
 pub use interpolate::{Variables, process_env_over};
 pub use model::{
     Build, BuildSecretRef, ComposeFile, Condition, EnvFile, ExposedPort, ExternalLink, Format,
-    Healthcheck, HostPort, Link, Mount, MountKind, NetworkDef, PortMapping, Protocol, Restart,
-    SecretDef, Service, ServiceNetwork, VolumeDef, VolumesFrom, VolumesFromSource,
+    Healthcheck, HostPort, Ipam, IpamPool, Link, Mount, MountKind, NetworkDef, PortMapping,
+    Protocol, Restart, SecretDef, Service, ServiceNetwork, VolumeDef, VolumesFrom,
+    VolumesFromSource,
 };
 pub(crate) use order::dependencies;
 pub use selection::{Selection, load_selected};

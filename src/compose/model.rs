@@ -131,6 +131,10 @@ pub struct Service {
     /// The profiles that enable this service (none: always enabled).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// Everything else the container is made with: capabilities, namespaces, resources,
+    /// logging, secrets and configs (see [`super::runtime`]).
+    #[serde(flatten)]
+    pub runtime: super::runtime::Runtime,
 }
 
 /// How to build a service's image.
@@ -425,7 +429,7 @@ pub struct Healthcheck {
 }
 
 /// Durations as Docker counts them: whole milliseconds, written `500ms` or `90s`.
-fn serialize_duration<S: Serializer>(
+pub(crate) fn serialize_duration<S: Serializer>(
     duration: &Option<Duration>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -476,6 +480,18 @@ pub struct ServiceNetwork {
     /// Extra hostnames for the service on this network.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// A fixed IPv4 address (the network needs an `ipam` subnet holding it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    /// A fixed IPv6 address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    /// Link-local addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    /// Networks with a higher priority are joined first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
 }
 
 /// A top-level network declaration.
@@ -490,6 +506,55 @@ pub struct NetworkDef {
     /// The network driver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// Driver options.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: IndexMap<String, String>,
+    /// No route to the outside.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    /// Containers outside the project may join.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attachable: bool,
+    /// IPv6 addressing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    /// Network labels.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// Address management.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+}
+
+/// A network's `ipam:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ipam {
+    /// The IPAM driver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Subnets, each `{subnet, ip_range, gateway, aux_addresses}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+    /// Driver options.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, String>,
+}
+
+/// One `ipam.config` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpamPool {
+    /// The subnet, CIDR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// The range addresses are given from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    /// The gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// Addresses the driver must not hand out.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub aux_addresses: IndexMap<String, String>,
 }
 
 /// A top-level named volume declaration.
@@ -504,4 +569,10 @@ pub struct VolumeDef {
     /// The volume driver.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// Driver options.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: IndexMap<String, String>,
+    /// Volume labels.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
 }

@@ -6,17 +6,17 @@ use serde_norway::{Mapping, Value};
 
 use super::error::ComposeError;
 use super::fields::{Cx, key_text, untag};
-use super::model::{Format, NetworkDef, VolumeDef};
+use super::model::{Format, Ipam, IpamPool, NetworkDef, VolumeDef};
 use super::service::{self, Scope};
 use super::yaml::KeyPath;
 use super::{ComposeFile, Service};
 
 /// Top-level keys of the spec format that stevedore reads (`include` is taken out before).
 const TOP_KEYS: &[&str] = &[
-    "services", "networks", "volumes", "secrets", "version", "name", "include",
+    "services", "networks", "volumes", "version", "name", "include", "secrets", "configs",
 ];
 /// Top-level keys Compose knows that stevedore ignores (with a warning).
-const TOP_UNSUPPORTED: &[&str] = &["configs", "models"];
+const TOP_UNSUPPORTED: &[&str] = &["models"];
 /// Keys that can only be top-level keys of the spec format, never v1 service names.
 const SPEC_ONLY: &[&str] = &[
     "networks", "volumes", "secrets", "configs", "name", "include", "models",
@@ -132,6 +132,7 @@ pub(crate) fn document(
             secrets.entry(key.clone()).or_insert_with(|| def.clone());
         }
     }
+    let files = super::runtime::file_objects(cx, root)?;
 
     let services_path = top.key("services");
     let empty = Mapping::new();
@@ -165,6 +166,7 @@ pub(crate) fn document(
         networks: &networks,
         volumes: &volumes,
         secrets: &secrets,
+        files: &files,
     };
     let mut services: IndexMap<String, Service> = IndexMap::new();
     let mut lines = IndexMap::new();
@@ -256,8 +258,10 @@ fn network(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<NetworkDef,
     cx.check_keys(
         path,
         map,
-        &["external", "name", "driver"],
         &[
+            "external",
+            "name",
+            "driver",
             "driver_opts",
             "attachable",
             "enable_ipv4",
@@ -266,14 +270,85 @@ fn network(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<NetworkDef,
             "internal",
             "labels",
         ],
+        &[],
     );
     let (external, legacy_name) = external(cx, path, map)?;
+    let flag = |key: &str| match map.get(key) {
+        Some(v) => cx.bool(&path.key(key), v),
+        None => Ok(false),
+    };
+    if map.get("enable_ipv4").is_some() && !flag("enable_ipv4")? {
+        return Err(cx.invalid(
+            &path.key("enable_ipv4"),
+            "networks without IPv4 need Engine API 1.47; stevedore speaks 1.41",
+            "`enable_ipv4: true` or no `enable_ipv4`",
+        ));
+    }
     Ok(NetworkDef {
         name: cx
             .opt_string(&path.key("name"), map.get("name"), "a network name")?
             .or(legacy_name),
         external,
         driver: cx.opt_string(&path.key("driver"), map.get("driver"), "a driver name")?,
+        driver_opts: string_map(cx, path, map, "driver_opts")?,
+        internal: flag("internal")?,
+        attachable: flag("attachable")?,
+        enable_ipv6: flag("enable_ipv6")?,
+        labels: string_map(cx, path, map, "labels")?,
+        ipam: match map.get("ipam").map(untag) {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(ipam(cx, &path.key("ipam"), value)?),
+        },
+    })
+}
+
+/// A "list or dictionary" of `key` in `map`, bare keys as empty strings.
+fn string_map(
+    cx: &Cx<'_>,
+    path: &KeyPath,
+    map: &Mapping,
+    key: &str,
+) -> Result<IndexMap<String, String>, ComposeError> {
+    Ok(match map.get(key) {
+        Some(value) => cx
+            .dictionary(&path.key(key), value)?
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect(),
+        None => IndexMap::new(),
+    })
+}
+
+fn ipam(cx: &mut Cx<'_>, path: &KeyPath, value: &Value) -> Result<Ipam, ComposeError> {
+    const EXPECTED: &str = "a mapping with `driver`, `config` (a list of `{subnet: …}`) and \
+                            `options`";
+    let map = cx.mapping(path, value, EXPECTED)?;
+    cx.check_keys(path, map, &["driver", "config", "options"], &[]);
+    let mut config = Vec::new();
+    if let Some(list) = map.get("config") {
+        let cp = path.key("config");
+        for (i, entry) in cx.list(&cp, list, EXPECTED)?.iter().enumerate() {
+            let ep = cp.index(i);
+            let entry = cx.mapping(&ep, entry, "a mapping with `subnet`")?;
+            cx.check_keys(
+                &ep,
+                entry,
+                &["subnet", "ip_range", "gateway", "aux_addresses"],
+                &[],
+            );
+            let get = |key: &str| cx.opt_string(&ep.key(key), entry.get(key), "an address");
+            config.push(IpamPool {
+                subnet: get("subnet")?,
+                ip_range: get("ip_range")?,
+                gateway: get("gateway")?,
+                aux_addresses: string_map(cx, &ep, entry, "aux_addresses")?,
+            });
+        }
+    }
+    Ok(Ipam {
+        driver: cx.opt_string(&path.key("driver"), map.get("driver"), "a driver name")?,
+        config,
+        options: string_map(cx, path, map, "options")?,
     })
 }
 
@@ -281,8 +356,8 @@ fn volume(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<VolumeDef, C
     cx.check_keys(
         path,
         map,
-        &["external", "name", "driver"],
-        &["driver_opts", "labels"],
+        &["external", "name", "driver", "driver_opts", "labels"],
+        &[],
     );
     let (external, legacy_name) = external(cx, path, map)?;
     Ok(VolumeDef {
@@ -291,5 +366,7 @@ fn volume(cx: &mut Cx<'_>, path: &KeyPath, map: &Mapping) -> Result<VolumeDef, C
             .or(legacy_name),
         external,
         driver: cx.opt_string(&path.key("driver"), map.get("driver"), "a driver name")?,
+        driver_opts: string_map(cx, path, map, "driver_opts")?,
+        labels: string_map(cx, path, map, "labels")?,
     })
 }

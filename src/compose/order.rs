@@ -22,7 +22,8 @@ pub(crate) fn dependencies(service: &Service) -> Vec<&str> {
                     VolumesFromSource::Service(name) => Some(name.as_str()),
                     VolumesFromSource::Container(_) => None,
                 }),
-        );
+        )
+        .chain(service.runtime.service_references());
     for name in named {
         if !out.contains(&name) {
             out.push(name);

@@ -9,7 +9,7 @@ use serde_norway::{Mapping, Value};
 use super::Service;
 use super::duration;
 use super::error::ComposeError;
-use super::fields::{Cx, key_text, untag};
+use super::fields::{Cx, key_text, scalar_text, untag};
 use super::model::{
     Build, Condition, EnvFile, ExposedPort, ExternalLink, Format, Healthcheck, Link, Mount,
     MountKind, NetworkDef, PortMapping, Restart, ServiceNetwork, VolumeDef, VolumesFrom,
@@ -18,6 +18,7 @@ use super::model::{
 use super::mounts::{self, LongMount, MOUNT_EXPECTED, PathBase};
 use super::paths;
 use super::ports::{self, PORT_EXPECTED};
+use super::runtime::{self, RuntimeScope};
 use super::shellwords;
 use super::yaml::KeyPath;
 use crate::project::dotenv;
@@ -30,6 +31,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) networks: &'a IndexMap<String, NetworkDef>,
     pub(crate) volumes: &'a IndexMap<String, VolumeDef>,
     pub(crate) secrets: &'a IndexMap<String, super::model::SecretDef>,
+    /// Top-level secrets and configs.
+    pub(crate) files: &'a runtime::FileObjects,
 }
 
 impl Scope<'_> {
@@ -79,79 +82,10 @@ const SERVICE_KEYS: &[&str] = &[
     "profiles",
 ];
 
-/// Service keys of the Compose spec (and of v1) that stevedore does not act on: a warning,
-/// not an error, so files written for Compose still load.
-const SERVICE_UNSUPPORTED: &[&str] = &[
-    "annotations",
-    "attach",
-    "blkio_config",
-    "cap_add",
-    "cap_drop",
-    "cgroup",
-    "cgroup_parent",
-    "configs",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpus",
-    "cpuset",
-    "credential_spec",
-    "deploy",
-    "develop",
-    "device_cgroup_rules",
-    "devices",
-    "dns",
-    "dns_opt",
-    "dns_search",
-    "domainname",
-    "extra_hosts",
-    "gpus",
-    "group_add",
-    "init",
-    "ipc",
-    "isolation",
-    "label_file",
-    "log_driver",
-    "log_opt",
-    "logging",
-    "mac_address",
-    "mem_limit",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
-    "models",
-    "net",
-    "network_mode",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pid",
-    "pids_limit",
-    "post_start",
-    "pre_stop",
-    "privileged",
-    "provider",
-    "pull_policy",
-    "read_only",
-    "runtime",
-    "scale",
-    "secrets",
-    "security_opt",
-    "shm_size",
-    "stop_grace_period",
-    "stop_signal",
-    "storage_opt",
-    "sysctls",
-    "tmpfs",
-    "ulimits",
-    "use_api_socket",
-    "userns_mode",
-    "uts",
-    "volume_driver",
-];
+/// Service keys of the Compose spec (and of v1) that stevedore does not act on: a warning, not
+/// an error, so files written for Compose still load. None today: the runtime keys are read (or
+/// refused with a reason) by [`runtime`].
+const SERVICE_UNSUPPORTED: &[&str] = &[];
 
 /// `build:` keys stevedore does not act on.
 const BUILD_UNSUPPORTED: &[&str] = &[
@@ -203,7 +137,13 @@ pub(crate) fn service(
         Value::Null => &empty,
         other => cx.mapping(path, other, "a mapping of service settings")?,
     };
-    cx.check_keys(path, map, SERVICE_KEYS, SERVICE_UNSUPPORTED);
+    let known = [SERVICE_KEYS, runtime::KEYS].concat();
+    cx.check_keys(path, map, &known, SERVICE_UNSUPPORTED);
+    let runtime_scope = RuntimeScope {
+        services: scope.services,
+        files: scope.files,
+        v1: scope.format == Format::V1,
+    };
 
     let mut svc = Service {
         build: build(cx, scope, path, map)?,
@@ -249,8 +189,27 @@ pub(crate) fn service(
             }
             "hostname" => svc.hostname = non_empty(cx, &p, value, "a hostname")?,
             "networks" => svc.networks = networks(cx, scope, &p, value)?,
+            other if runtime::KEYS.contains(&other) => {
+                runtime::read(cx, &runtime_scope, &p, other, value, &mut svc.runtime)?;
+            }
             _ => {}
         }
+    }
+    if svc.restart.is_none() {
+        svc.restart = svc.runtime.deploy_restart;
+    }
+    if !svc.runtime.file_labels.is_empty() {
+        // Labels from `label_file:` first; the service's own `labels:` win.
+        let mut labels = std::mem::take(&mut svc.runtime.file_labels);
+        labels.extend(std::mem::take(&mut svc.labels));
+        svc.labels = labels;
+    }
+    if svc.runtime.network_mode.is_some() && !svc.networks.is_empty() {
+        return Err(cx.invalid(
+            &path.key("network_mode"),
+            "`network_mode` and `networks` cannot be combined",
+            "one of the two",
+        ));
     }
     if svc.image.is_none() && svc.build.is_none() {
         return Err(cx.invalid(
@@ -619,9 +578,46 @@ fn long_mount(
             "bind",
             "volume",
             "consistency",
+            "tmpfs",
+            "image",
         ],
-        &["tmpfs", "image"],
+        &[],
     );
+    // Compose keys the Engine API stevedore speaks (1.41) cannot express: refused, not dropped.
+    for (section, key, why) in [
+        (None, "image", "image mounts need Engine API 1.48"),
+        (
+            Some("bind"),
+            "recursive",
+            "recursive read-only binds need Engine API 1.44",
+        ),
+        (
+            Some("volume"),
+            "subpath",
+            "volume subpaths need Engine API 1.45",
+        ),
+        (
+            Some("volume"),
+            "labels",
+            "a volume made on first use gets no labels; declare it under the top-level \
+             `volumes:` with `labels:`",
+        ),
+    ] {
+        let (holder, kp) = match section {
+            None => (Some(long), ip.key(key)),
+            Some(section) => (
+                long.get(section).and_then(|v| untag(v).as_mapping()),
+                ip.key(section).key(key),
+            ),
+        };
+        if holder.is_some_and(|m| m.contains_key(key)) {
+            return Err(cx.invalid(
+                &kp,
+                format!("`{key}` cannot be honoured: {why}"),
+                "the mount without it",
+            ));
+        }
+    }
     let sub = |cx: &mut Cx<'_>, key: &str, known: &[&str], unsupported: &[&str]| match long
         .get(key)
         .map(untag)
@@ -636,10 +632,11 @@ fn long_mount(
     let bind = sub(
         cx,
         "bind",
-        &["selinux", "create_host_path", "propagation"],
-        &["recursive"],
+        &["selinux", "create_host_path", "propagation", "recursive"],
+        &[],
     )?;
-    let volume = sub(cx, "volume", &["nocopy"], &["subpath", "labels"])?;
+    let volume = sub(cx, "volume", &["nocopy", "subpath", "labels"], &[])?;
+    let tmpfs = sub(cx, "tmpfs", &["size", "mode"], &[])?;
     let Some(kind) = cx.opt_string(&ip.key("type"), long.get("type"), "bind, volume or tmpfs")?
     else {
         return Err(cx.invalid(ip, "the long form has no `type`", MOUNT_EXPECTED));
@@ -673,7 +670,56 @@ fn long_mount(
         selinux: selinux.as_deref(),
         nocopy,
     };
-    mounts::from_long(&spec, base).map_err(|problem| cx.invalid(ip, problem, MOUNT_EXPECTED))
+    let mut mount = mounts::from_long(&spec, base)
+        .map_err(|problem| cx.invalid(ip, problem, MOUNT_EXPECTED))?;
+    if let Some(bind) = bind {
+        if let Some(v) = bind.get("propagation") {
+            let pp = ip.key("bind").key("propagation");
+            let mode = cx.string(&pp, v, "a propagation mode")?;
+            const MODES: [&str; 6] = [
+                "private", "rprivate", "shared", "rshared", "slave", "rslave",
+            ];
+            if !MODES.contains(&mode.as_str()) {
+                return Err(cx.invalid(
+                    &pp,
+                    format!("`{mode}` is not a propagation mode"),
+                    MODES.join(", "),
+                ));
+            }
+            mount.options.push(mode);
+        }
+        if let Some(v) = bind.get("create_host_path") {
+            let cp = ip.key("bind").key("create_host_path");
+            if !cx.bool(&cp, v)? {
+                return Err(cx.invalid(
+                    &cp,
+                    "`create_host_path: false` cannot be honoured: the Engine creates a missing \
+                     bind source",
+                    "`create_host_path: true` (or leave it out) and create the path first",
+                ));
+            }
+        }
+    }
+    if let Some(tmpfs) = tmpfs {
+        if let Some(v) = tmpfs.get("size") {
+            let sp = ip.key("tmpfs").key("size");
+            let text = cx.string(&sp, v, "a size like `64m` or a number of bytes")?;
+            let bytes = super::runtime::bytes(&text)
+                .ok_or_else(|| cx.invalid(&sp, format!("`{text}` is not a size"), "e.g. `64m`"))?;
+            mount.options.push(format!("size={bytes}"));
+        }
+        if let Some(v) = tmpfs.get("mode") {
+            // The digits as written (`0755` reads as the number 755): Docker wants octal.
+            let mode = scalar_text(v)
+                .map(|t| t.trim_start_matches("0o").to_owned())
+                .filter(|t| !t.is_empty() && t.chars().all(|c| ('0'..='7').contains(&c)));
+            let Some(mode) = mode else {
+                return Err(cx.wrong(&ip.key("tmpfs").key("mode"), v, "an octal mode like 1777"));
+            };
+            mount.options.push(format!("mode={mode}"));
+        }
+    }
+    Ok(mount)
 }
 
 fn volumes_from(
@@ -996,24 +1042,64 @@ fn networks(
                         cx.check_keys(
                             &np,
                             long,
-                            &["aliases"],
                             &[
+                                "aliases",
                                 "ipv4_address",
                                 "ipv6_address",
                                 "link_local_ips",
+                                "priority",
                                 "mac_address",
                                 "driver_opts",
-                                "priority",
                                 "gw_priority",
                                 "interface_name",
                             ],
+                            &[],
                         );
+                        for (key, api) in [
+                            ("mac_address", "1.44"),
+                            ("driver_opts", "1.46"),
+                            ("gw_priority", "1.48"),
+                            ("interface_name", "1.49"),
+                        ] {
+                            if long.get(key).is_some_and(|v| !untag(v).is_null()) {
+                                return Err(cx.invalid(
+                                    &np.key(key),
+                                    format!(
+                                        "a per-network `{key}` needs Engine API {api}; stevedore \
+                                         speaks 1.41"
+                                    ),
+                                    "the network entry without it",
+                                ));
+                            }
+                        }
+                        let address =
+                            |key: &str| cx.opt_string(&np.key(key), long.get(key), "an IP address");
                         ServiceNetwork {
                             aliases: match long.get("aliases") {
                                 Some(v) => {
                                     cx.string_list(&np.key("aliases"), v, "a list of hostnames")?
                                 }
                                 None => Vec::new(),
+                            },
+                            ipv4_address: address("ipv4_address")?,
+                            ipv6_address: address("ipv6_address")?,
+                            link_local_ips: match long.get("link_local_ips") {
+                                Some(v) => cx.string_list(
+                                    &np.key("link_local_ips"),
+                                    v,
+                                    "a list of addresses",
+                                )?,
+                                None => Vec::new(),
+                            },
+                            priority: match long.get("priority") {
+                                Some(v) => Some(
+                                    scalar_text(v)
+                                        .and_then(|t| t.trim().parse::<i64>().ok())
+                                        .ok_or_else(|| {
+                                            cx.wrong(&np.key("priority"), v, "a whole number")
+                                        })?,
+                                ),
+                                None => None,
                             },
                         }
                     }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, EndpointSettings, HealthConfig, HealthStatusEnum,
-    HostConfig, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerSummary, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -57,7 +58,7 @@ pub struct ContainerSpec {
     pub binds: Vec<String>,
     /// Anonymous volumes: container paths.
     pub anonymous_volumes: Vec<String>,
-    /// tmpfs mounts: container path → options.
+    /// tmpfs mounts: `path` or `path:options`.
     pub tmpfs: Vec<String>,
     /// `container[:ro]` whose volumes are mounted too.
     pub volumes_from: Vec<String>,
@@ -74,6 +75,10 @@ pub struct ContainerSpec {
     pub legacy_links: Vec<String>,
     /// Remove the container when it exits (one-off runs).
     pub auto_remove: bool,
+    /// Capabilities, namespaces, resources, logging and the rest of `docker run`'s flags.
+    pub host: super::host_options::HostOptions,
+    /// The image platform (`linux/amd64`), when the service names one.
+    pub platform: Option<String>,
 }
 
 /// One published port.
@@ -124,6 +129,12 @@ pub struct NetworkAttachment {
     pub aliases: Vec<String>,
     /// Legacy links, `container:alias`: names only this container resolves.
     pub links: Vec<String>,
+    /// A fixed IPv4 address on this network.
+    pub ipv4_address: Option<String>,
+    /// A fixed IPv6 address on this network.
+    pub ipv6_address: Option<String>,
+    /// Link-local addresses.
+    pub link_local_ips: Vec<String>,
 }
 
 impl ContainerSpec {
@@ -148,7 +159,10 @@ impl ContainerSpec {
         let tmpfs: HashMap<String, String> = self
             .tmpfs
             .iter()
-            .map(|path| (path.clone(), String::new()))
+            .map(|entry| match entry.split_once(':') {
+                Some((path, options)) => (path.to_owned(), options.to_owned()),
+                None => (entry.clone(), String::new()),
+            })
             .collect();
         let host_config = HostConfig {
             binds: non_empty(self.binds.clone()),
@@ -167,7 +181,7 @@ impl ContainerSpec {
         let networking_config = self.network.as_ref().map(|n| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(n.network.clone(), endpoint(n))])),
         });
-        ContainerCreateBody {
+        let mut body = ContainerCreateBody {
             image: Some(self.image.clone()),
             cmd: self.cmd.clone(),
             entrypoint: self.entrypoint.clone(),
@@ -188,7 +202,9 @@ impl ContainerSpec {
             host_config: Some(host_config),
             networking_config,
             ..Default::default()
-        }
+        };
+        self.host.apply(&mut body);
+        body
     }
 }
 
@@ -197,9 +213,17 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 }
 
 fn endpoint(attachment: &NetworkAttachment) -> EndpointSettings {
+    let fixed = attachment.ipv4_address.is_some()
+        || attachment.ipv6_address.is_some()
+        || !attachment.link_local_ips.is_empty();
     EndpointSettings {
         aliases: non_empty(attachment.aliases.clone()),
         links: non_empty(attachment.links.clone()),
+        ipam_config: fixed.then(|| EndpointIpamConfig {
+            ipv4_address: attachment.ipv4_address.clone(),
+            ipv6_address: attachment.ipv6_address.clone(),
+            link_local_ips: non_empty(attachment.link_local_ips.clone()),
+        }),
         ..Default::default()
     }
 }
@@ -319,9 +343,11 @@ pub async fn list(
 
 /// Create a container; returns its id.
 pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, EngineError> {
-    let options = CreateContainerOptionsBuilder::default()
-        .name(&spec.name)
-        .build();
+    let mut options = CreateContainerOptionsBuilder::default().name(&spec.name);
+    if let Some(platform) = &spec.platform {
+        options = options.platform(platform);
+    }
+    let options = options.build();
     let created = docker
         .create_container(Some(options), spec.to_create_body())
         .await?;
@@ -491,6 +517,7 @@ mod tests {
                 network: "p_default".into(),
                 aliases: vec!["web".into()],
                 links: vec!["p-db-1:db".into()],
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -10,6 +10,7 @@ pub mod buildkit;
 pub mod containers;
 pub mod context;
 pub mod endpoint;
+pub mod host_options;
 pub mod images;
 pub mod labels;
 pub mod logs;

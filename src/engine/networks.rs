@@ -11,14 +11,24 @@ use super::EngineError;
 use super::containers::is_not_found;
 
 /// What to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
     /// The network's name.
     pub name: String,
     /// The driver (`None`: Docker's default, `bridge`).
     pub driver: Option<String>,
-    /// Labels that say whose it is.
+    /// Labels that say whose it is (and the file's own).
     pub labels: HashMap<String, String>,
+    /// Driver options.
+    pub options: HashMap<String, String>,
+    /// No route to the outside.
+    pub internal: bool,
+    /// Other containers may join.
+    pub attachable: bool,
+    /// IPv6 addressing.
+    pub enable_ipv6: bool,
+    /// Address management (`None`: Docker picks a subnet).
+    pub ipam: Option<bollard::models::Ipam>,
 }
 
 /// Create the network unless one of that name exists; `true` when it was created.
@@ -32,6 +42,11 @@ pub async fn ensure(docker: &Docker, spec: &NetworkSpec) -> Result<bool, EngineE
             name: spec.name.clone(),
             driver: spec.driver.clone(),
             labels: Some(spec.labels.clone()),
+            options: (!spec.options.is_empty()).then(|| spec.options.clone()),
+            internal: spec.internal.then_some(true),
+            attachable: spec.attachable.then_some(true),
+            enable_ipv6: spec.enable_ipv6.then_some(true),
+            ipam: spec.ipam.clone(),
             ..Default::default()
         };
         match docker.create_network(request).await {

@@ -16,8 +16,10 @@ pub struct VolumeSpec {
     pub name: String,
     /// The driver (`None`: `local`).
     pub driver: Option<String>,
-    /// Labels that say whose it is.
+    /// Labels that say whose it is (and the file's own).
     pub labels: HashMap<String, String>,
+    /// Driver options.
+    pub options: HashMap<String, String>,
 }
 
 /// Create the volume unless it exists; `true` when it was created.
@@ -31,6 +33,7 @@ pub async fn ensure(docker: &Docker, spec: &VolumeSpec) -> Result<bool, EngineEr
         name: Some(spec.name.clone()),
         driver: spec.driver.clone(),
         labels: Some(spec.labels.clone()),
+        driver_opts: (!spec.options.is_empty()).then(|| spec.options.clone()),
         ..Default::default()
     };
     docker.create_volume(request).await?;
@@ -64,6 +67,15 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<(), EngineError> {
     match docker.remove_volume(name, Some(options)).await {
         Ok(()) => Ok(()),
         Err(err) if is_not_found(&err) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether the volume `name` exists.
+pub async fn exists(docker: &Docker, name: &str) -> Result<bool, EngineError> {
+    match docker.inspect_volume(name).await {
+        Ok(_) => Ok(true),
+        Err(err) if is_not_found(&err) => Ok(false),
         Err(err) => Err(err.into()),
     }
 }

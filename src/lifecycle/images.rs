@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use bollard::Docker;
 
 use super::scope::EnvScope;
+use crate::compose::runtime::PullPolicy;
 use crate::engine::images;
 use crate::exit::{CommandError, ExitStatus};
 use crate::image::{self, BuildOptions};
@@ -33,12 +34,22 @@ pub async fn ensure_images(
         if !wanted(name) {
             continue;
         }
+        let policy = service.runtime.pull_policy;
         if service.build.is_some() {
             builders += 1;
-            if rebuild || !ids.contains_key(name) {
+            if rebuild || !ids.contains_key(name) || policy == Some(PullPolicy::Build) {
                 to_build.push(name.clone());
             }
-        } else if !ids.contains_key(name) {
+        } else if policy == Some(PullPolicy::Never) && !ids.contains_key(name) {
+            return Err(CommandError::new(
+                ExitStatus::Engine,
+                format!(
+                    "service `{name}` has `pull_policy: never` and its image {reference} is not \
+                     on this machine; pull or load it first"
+                ),
+            )
+            .into());
+        } else if policy == Some(PullPolicy::Always) || !ids.contains_key(name) {
             pulled = true;
             emit(Event::step(format!("Pulling {reference} for {name}")));
             images::pull(docker, reference).await.map_err(|err| {

@@ -5,6 +5,8 @@
 
 pub mod bounded;
 pub mod down;
+pub mod external;
+pub mod host;
 pub mod images;
 pub mod lock;
 pub mod logs;

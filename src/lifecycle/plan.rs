@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::names;
 use crate::compose::{
-    ComposeFile, Condition, Format, Healthcheck, Mount, MountKind, PortMapping, Restart, Service,
-    VolumesFromSource,
+    ComposeFile, Condition, Format, Healthcheck, Mount, MountKind, NetworkDef, PortMapping,
+    Restart, Service, ServiceNetwork, VolumesFromSource,
 };
 use crate::engine::containers::{
     ContainerInfo, ContainerSpec, HealthSpec, NetworkAttachment, PublishedPort, RestartSpec,
@@ -128,7 +128,17 @@ pub fn service_spec(target: &Target<'_>, name: &str, service: &Service) -> Conta
     for mount in &service.volumes {
         add_mount(&mut spec, target, mount);
     }
-    if target.file.format == Format::V1 {
+    spec.binds.extend(super::host::file_binds(service));
+    spec.tmpfs.extend(service.runtime.tmpfs.iter().cloned());
+    spec.host = super::host::options(target, service);
+    spec.platform = service.runtime.platform.clone();
+    if spec.host.replaces_networks() {
+        // `network_mode`: the container joins no network of the project (Compose refuses
+        // `networks:` beside it); legacy links need a network of their own.
+        if spec.host.network_mode.as_deref() == Some("bridge") {
+            spec.legacy_links = links(target, service);
+        }
+    } else if target.file.format == Format::V1 {
         // docker-compose 1.x ran v1 files on Docker's default bridge, wired with legacy links.
         spec.legacy_links = links(target, service);
     } else {
@@ -229,7 +239,10 @@ fn add_mount(spec: &mut ContainerSpec, target: &Target<'_>, mount: &Mount) {
         (MountKind::Volume | MountKind::Bind, None) => {
             spec.anonymous_volumes.push(mount.target.clone())
         }
-        (MountKind::Tmpfs, _) => spec.tmpfs.push(mount.target.clone()),
+        (MountKind::Tmpfs, _) if options.is_empty() => spec.tmpfs.push(mount.target.clone()),
+        (MountKind::Tmpfs, _) => spec
+            .tmpfs
+            .push(format!("{}:{}", mount.target, options.join(","))),
     }
 }
 
@@ -240,23 +253,29 @@ fn attachments(
     name: &str,
     service: &Service,
 ) -> (Option<NetworkAttachment>, Vec<NetworkAttachment>) {
-    let keys: Vec<(&str, Vec<String>)> = if service.networks.is_empty() {
-        vec![("default", Vec::new())]
+    let default = ServiceNetwork::default();
+    let mut keys: Vec<(&str, &ServiceNetwork)> = if service.networks.is_empty() {
+        vec![("default", &default)]
     } else {
         service
             .networks
             .iter()
-            .map(|(key, settings)| (key.as_str(), settings.aliases.clone()))
+            .map(|(key, settings)| (key.as_str(), settings))
             .collect()
     };
+    // Compose joins the network of highest `priority` first (stable for equal ones).
+    keys.sort_by_key(|(_, settings)| std::cmp::Reverse(settings.priority.unwrap_or(0)));
     let links = links(target, service);
-    let mut all = keys.into_iter().enumerate().map(|(i, (key, extra))| {
+    let mut all = keys.into_iter().enumerate().map(|(i, (key, settings))| {
         let mut aliases = vec![name.to_owned()];
-        aliases.extend(extra.into_iter().filter(|a| a != name));
+        aliases.extend(settings.aliases.iter().filter(|a| *a != name).cloned());
         NetworkAttachment {
             network: names::network_name(target.project, key, target.file.networks.get(key)),
             aliases,
             links: if i == 0 { links.clone() } else { Vec::new() },
+            ipv4_address: settings.ipv4_address.clone(),
+            ipv6_address: settings.ipv6_address.clone(),
+            link_local_ips: settings.link_local_ips.clone(),
         }
     });
     let first = all.next();
@@ -295,34 +314,60 @@ fn links(target: &Target<'_>, service: &Service) -> Vec<String> {
 pub fn networks(target: &Target<'_>) -> Vec<NetworkSpec> {
     let file = target.file;
     let uses_default = file.format == Format::Spec
-        && file
-            .services
-            .values()
-            .any(|s| s.networks.is_empty() || s.networks.contains_key("default"));
+        && file.services.values().any(|s| {
+            s.runtime.network_mode.is_none()
+                && (s.networks.is_empty() || s.networks.contains_key("default"))
+        });
     let mut out = Vec::new();
-    let mut add = |key: &str, driver: Option<String>| {
+    let mut add = |key: &str, def: &NetworkDef| {
+        let mut labels: HashMap<String, String> = def.labels.clone().into_iter().collect();
+        labels.extend([
+            (
+                labels::compose::PROJECT.to_owned(),
+                target.project.to_owned(),
+            ),
+            (labels::compose::NETWORK.to_owned(), key.to_owned()),
+            (labels::ENVIRONMENT.to_owned(), target.env.to_owned()),
+        ]);
         out.push(NetworkSpec {
             name: names::network_name(target.project, key, file.networks.get(key)),
-            driver,
-            labels: HashMap::from([
-                (
-                    labels::compose::PROJECT.to_owned(),
-                    target.project.to_owned(),
-                ),
-                (labels::compose::NETWORK.to_owned(), key.to_owned()),
-                (labels::ENVIRONMENT.to_owned(), target.env.to_owned()),
-            ]),
+            driver: def.driver.clone(),
+            labels,
+            options: def.driver_opts.clone().into_iter().collect(),
+            internal: def.internal,
+            attachable: def.attachable,
+            enable_ipv6: def.enable_ipv6,
+            ipam: def.ipam.as_ref().map(ipam),
         });
     };
     if uses_default && !file.networks.contains_key("default") {
-        add("default", None);
+        add("default", &NetworkDef::default());
     }
     for (key, def) in &file.networks {
         if !def.external {
-            add(key, def.driver.clone());
+            add(key, def);
         }
     }
     out
+}
+
+fn ipam(def: &crate::compose::Ipam) -> bollard::models::Ipam {
+    bollard::models::Ipam {
+        driver: def.driver.clone(),
+        config: (!def.config.is_empty()).then(|| {
+            def.config
+                .iter()
+                .map(|pool| bollard::models::IpamConfig {
+                    subnet: pool.subnet.clone(),
+                    ip_range: pool.ip_range.clone(),
+                    gateway: pool.gateway.clone(),
+                    auxiliary_addresses: (!pool.aux_addresses.is_empty())
+                        .then(|| pool.aux_addresses.clone().into_iter().collect()),
+                })
+                .collect()
+        }),
+        options: (!def.options.is_empty()).then(|| def.options.clone().into_iter().collect()),
+    }
 }
 
 /// The named volumes to create: every declared, non-external volume (v1 files declare none;
@@ -332,17 +377,22 @@ pub fn volumes(target: &Target<'_>) -> Vec<VolumeSpec> {
     file.volumes
         .iter()
         .filter(|(_, def)| !def.external)
-        .map(|(key, def)| VolumeSpec {
-            name: names::volume_name(target.project, key, Some(def), file.format),
-            driver: def.driver.clone(),
-            labels: HashMap::from([
+        .map(|(key, def)| {
+            let mut labels: HashMap<String, String> = def.labels.clone().into_iter().collect();
+            labels.extend([
                 (
                     labels::compose::PROJECT.to_owned(),
                     target.project.to_owned(),
                 ),
                 (labels::compose::VOLUME.to_owned(), key.clone()),
                 (labels::ENVIRONMENT.to_owned(), target.env.to_owned()),
-            ]),
+            ]);
+            VolumeSpec {
+                name: names::volume_name(target.project, key, Some(def), file.format),
+                driver: def.driver.clone(),
+                labels,
+                options: def.driver_opts.clone().into_iter().collect(),
+            }
         })
         .collect()
 }

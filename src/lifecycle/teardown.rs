@@ -49,6 +49,12 @@ pub async fn run(
     let (issued, total) = (&issued, doomed.len());
     let tasks = doomed.iter().enumerate().map(|(index, container)| {
         let service = service_of(container);
+        // A service's own `stop_grace_period` is the time it asked for to shut down cleanly.
+        let grace = file
+            .services
+            .get(&service)
+            .and_then(|s| s.runtime.stop_grace_period)
+            .unwrap_or(grace);
         let dependents: Vec<watch::Receiver<bool>> = doomed
             .iter()
             .enumerate()

@@ -36,6 +36,9 @@ pub struct UpOptions {
     pub force_recreate: bool,
     /// Remove containers of services no longer in the compose file.
     pub remove_orphans: bool,
+    /// Wait for every container to be up and healthy before returning. Without it, as
+    /// `docker compose up -d`, only the `depends_on` conditions met on the way were waited for.
+    pub wait: bool,
 }
 
 /// What happened to one service.
@@ -98,7 +101,7 @@ pub async fn up(
         scope,
         &plan,
         &desired,
-        (deadline, timeout),
+        (deadline, timeout, options.wait),
         &mut ids,
         emit,
     );
@@ -125,6 +128,14 @@ pub async fn up(
         .collect();
     let logs = desired
         .iter()
+        .filter(|d| {
+            // `attach: false`: Compose does not show the service's logs either.
+            scope
+                .file
+                .services
+                .get(&d.service)
+                .is_none_or(|s| s.runtime.attach != Some(false))
+        })
         .filter_map(|d| {
             ids.get(&d.service).map(|id| LogSource {
                 service: d.service.clone(),
@@ -149,14 +160,16 @@ fn action_name(action: &Action) -> &'static str {
     }
 }
 
-/// Create what the plan needs and start it, layer by layer, then wait until every service is
-/// up (and healthy where it has a check); the container ids land in `ids` as they come.
+/// Create what the plan needs and start it, layer by layer, then (with `wait_all`) wait until
+/// every service is up (and healthy where it has a check); the container ids land in `ids` as
+/// they come.
 async fn bring_up(
     docker: &Docker,
     scope: &EnvScope,
     plan: &plan::Plan,
     desired: &[Desired],
-    (deadline, timeout): (Instant, Duration),
+    // The deadline, the timeout it came from, and whether to wait for every container at the end.
+    (deadline, timeout, wait_all): (Instant, Duration, bool),
     ids: &mut HashMap<String, String>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<()> {
@@ -209,8 +222,10 @@ async fn bring_up(
         }
     }
 
-    let awaited = final_goals(scope, ids);
-    readiness::wait_all(docker, &awaited, deadline, timeout, emit).await?;
+    if wait_all {
+        let awaited = final_goals(scope, ids);
+        readiness::wait_all(docker, &awaited, deadline, timeout, emit).await?;
+    }
     Ok(())
 }
 
@@ -221,6 +236,7 @@ pub async fn create_networks_and_volumes(
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<()> {
     let target = scope.target();
+    super::external::check(docker, &target).await?;
     for network in plan::networks(&target) {
         if networks::ensure(docker, &network).await? {
             emit(Event::debug(format!("created network {}", network.name)));
@@ -252,6 +268,7 @@ fn creatable_early(file: &compose::ComposeFile, step: &Step) -> bool {
     matches!(step.action, Action::Create)
         && file.services.get(&step.service).is_some_and(|service| {
             service.links.is_empty()
+                && service.runtime.service_references().is_empty()
                 && service
                     .volumes_from
                     .iter()
@@ -323,7 +340,10 @@ impl Applier<'_> {
             }
             Action::Recreate { id, reason } => {
                 say(&format!("recreating ({reason})"));
-                containers::stop(docker, id, STOP_GRACE).await?;
+                let grace = want.spec.host.stop_timeout.map_or(STOP_GRACE, |secs| {
+                    Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+                });
+                containers::stop(docker, id, grace).await?;
                 containers::remove(docker, id).await?;
                 let id = containers::create(docker, &want.spec)
                     .await

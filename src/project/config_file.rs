@@ -30,6 +30,7 @@
 //! compose_file = "docker/app/prod/docker-compose.yml"
 //! bundle_format = "v2"              # v2 (ECS platform) | v1 | compose (Docker platform)
 //! registry_auth = "s3://my-bucket/docker/config.json"   # private registry credentials
+//! web_service = "proxy"             # the service Elastic Beanstalk routes port 80 to
 //! region = "eu-central-1"           # per-environment AWS target (overrides [aws])
 //! profile = "prod-deploy"
 //! account_id = "210987654321"
@@ -173,6 +174,8 @@ pub struct EnvironmentSection {
     pub bundle_format: Option<String>,
     /// `s3://bucket/key` of a docker `config.json` the instances use to pull private images.
     pub registry_auth: Option<String>,
+    /// The service the load balancer reaches (port 80 of the instance).
+    pub web_service: Option<String>,
     /// The AWS region of this environment (overrides `[aws] region`).
     pub region: Option<String>,
     /// The AWS profile for this environment (overrides `[aws] profile`).

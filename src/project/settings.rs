@@ -218,6 +218,8 @@ pub struct EnvSettings {
     pub bundle_format: Setting,
     /// `env.registry_auth`.
     pub registry_auth: Setting,
+    /// `env.web_service`.
+    pub web_service: Setting,
     /// The runtime variables of `environments/<env>/.env`, values masked.
     pub variables: Vec<Setting>,
 }
@@ -248,6 +250,7 @@ impl Settings {
                 &env.services,
                 &env.bundle_format,
                 &env.registry_auth,
+                &env.web_service,
             ]);
             all.extend(env.variables.iter());
         }
@@ -527,6 +530,14 @@ fn resolve_env(
         ],
         unset("instances pull without credentials (public images, or ECR via the instance role)"),
     );
+    let web_service = r.pick(
+        "env.web_service",
+        [
+            r.var("STEVEDORE_WEB_SERVICE"),
+            r.file(&key("web_service"), &section.web_service),
+        ],
+        unset("chosen by a rule the bundle's notes name (the service that publishes host port 80, else the one nothing depends on)"),
+    );
     let service_names: Vec<&str> = env.services.iter().map(|s| s.name.as_str()).collect();
     let services = Setting {
         key: "env.services".into(),
@@ -576,6 +587,7 @@ fn resolve_env(
         services,
         bundle_format,
         registry_auth,
+        web_service,
         variables,
     }
 }

@@ -38,6 +38,7 @@ fn prepared(
         env: "prod",
         version,
         allow_unpinned,
+        allow_lossy: false,
     };
     let emit = |event: Event| events.lock().expect("events").push(event);
     prepare::prepare(loaded, &options, &emit).expect("the bundle prepares")

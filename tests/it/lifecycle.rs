@@ -111,7 +111,7 @@ fn dev_starts_answers_is_idempotent_detaches_and_goes_down() {
         return;
     }
     let demo = Demo::new("dev");
-    demo.run(&["start", "dev", "--detach"])
+    demo.run(&["start", "dev", "--wait"])
         .success()
         .stderr_has("created it from .env.example")
         .stderr_has(&format!("app is up: http://localhost:{}", demo.port));
@@ -195,7 +195,7 @@ fn dev_starts_answers_is_idempotent_detaches_and_goes_down() {
         .stderr_has("No Docker container is running")
         // The hint repeats the compose project this run named.
         .stderr_has(&format!("stevedore start dev -p {}", demo.compose_project));
-    demo.run(&["start", "dev", "--detach"]).success();
+    demo.run(&["start", "dev", "--wait"]).success();
     assert_eq!(
         demo.ids(),
         before,
@@ -219,7 +219,7 @@ fn prod_waits_for_health_and_recreates_only_the_changed_service() {
         return;
     }
     let demo = Demo::new("prod");
-    demo.run(&["start", "prod", "--detach"]).success();
+    demo.run(&["start", "prod", "--wait"]).success();
     // The proxy started after the app was healthy and reaches it through its link.
     let answer = http_get(demo.port, "/health");
     assert!(answer.contains("X-Proxy: stevedore-demo"), "{answer}");
@@ -232,7 +232,7 @@ fn prod_waits_for_health_and_recreates_only_the_changed_service() {
     let edited = text.replace("ENV_NAME: prod", "ENV_NAME: prod\n      EXTRA: changed");
     assert_ne!(text, edited);
     std::fs::write(demo.project.root().join(compose), edited).expect("write");
-    demo.run(&["start", "prod", "--detach"])
+    demo.run(&["start", "prod", "--wait"])
         .success()
         .stderr_has("app: recreating");
     let after = demo.ids();
@@ -292,7 +292,7 @@ fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_remo
         return;
     }
     let demo = Demo::new("prod");
-    demo.run(&["start", "prod", "--detach"]).success();
+    demo.run(&["start", "prod", "--wait"]).success();
     let ids = demo.ids();
     assert_eq!(ids.len(), 2, "{ids:?}");
     // A grace period far longer than the test: a container that ignored SIGTERM would be killed

@@ -32,4 +32,5 @@ mod proxy;
 mod publish;
 mod release;
 mod rig;
+mod runtime;
 mod token_auth;

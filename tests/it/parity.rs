@@ -37,18 +37,25 @@ fn variables() -> Vec<(String, String)> {
         ("PARITY_PORT_1".into(), free_port().to_string()),
         ("PARITY_PORT_2".into(), free_port().to_string()),
         ("FROM_SHELL".into(), "from the shell".into()),
+        // A /24 of its own for fixed addresses, unlikely to meet another test's network.
+        ("PARITY_SUBNET".into(), {
+            let port = free_port();
+            format!("10.{}.{}", 100 + port % 100, port / 256 % 256)
+        }),
     ]
 }
 
 /// `docker inspect` of every container of Compose project `project`, by service.
-fn inspect(project: &str) -> BTreeMap<String, Value> {
+/// And each service's container id.
+fn inspect_with_ids(project: &str) -> (BTreeMap<String, Value>, BTreeMap<String, String>) {
     let ids = compose_project_objects("container", project);
     assert!(!ids.is_empty(), "project {project} has no containers");
     let mut args = vec!["inspect"];
     args.extend(ids.iter().map(String::as_str));
     let text = cli(&args).expect("docker inspect");
     let all: Vec<Value> = serde_json::from_str(&text).expect("inspect JSON");
-    all.into_iter()
+    let by_service: BTreeMap<String, Value> = all
+        .into_iter()
         .map(|c| {
             let service = c["Config"]["Labels"]["com.docker.compose.service"]
                 .as_str()
@@ -56,7 +63,17 @@ fn inspect(project: &str) -> BTreeMap<String, Value> {
                 .to_owned();
             (service, c)
         })
-        .collect()
+        .collect();
+    let ids = by_service
+        .iter()
+        .map(|(service, c)| {
+            (
+                service.clone(),
+                c["Id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (by_service, ids)
 }
 
 /// Rewrites tool-specific names into tool-neutral ones: `dev_django_1` (docker-compose 1.x)
@@ -65,11 +82,19 @@ fn inspect(project: &str) -> BTreeMap<String, Value> {
 struct Names {
     project: String,
     services: Vec<String>,
+    /// Container ids of the project, by service (`network_mode: service:x` names an id).
+    ids: BTreeMap<String, String>,
 }
 
 impl Names {
     fn name(&self, text: &str) -> String {
         let text = text.trim_start_matches('/');
+        if let Some(target) = text.strip_prefix("container:") {
+            return format!("container:{}", self.name(target));
+        }
+        if let Some((service, _)) = self.ids.iter().find(|(_, id)| id.as_str() == text) {
+            return format!("<{service}>");
+        }
         for service in &self.services {
             for sep in ["_", "-"] {
                 if text == format!("{}{sep}{service}{sep}1", self.project) {
@@ -167,6 +192,7 @@ fn normal(container: &Value, names: &Names) -> Value {
     let mut networks: BTreeMap<String, Value> = BTreeMap::new();
     if let Some(map) = container["NetworkSettings"]["Networks"].as_object() {
         for (network, endpoint) in map {
+            let fixed = &endpoint["IPAMConfig"]["IPv4Address"];
             let aliases: Vec<Value> = strings(&endpoint["Aliases"])
                 .into_iter()
                 .filter(|a| !is_short_id(a))
@@ -178,7 +204,7 @@ fn normal(container: &Value, names: &Names) -> Value {
                 .collect();
             networks.insert(
                 names.name(network),
-                json!({"aliases": sorted(aliases), "links": sorted(links)}),
+                json!({"aliases": sorted(aliases), "links": sorted(links), "ipv4_address": fixed}),
             );
         }
     }
@@ -188,6 +214,43 @@ fn normal(container: &Value, names: &Names) -> Value {
         .collect();
     let mut env = strings(&config["Env"]);
     env.sort();
+    // The keys beyond the basics (capabilities, namespaces, resources, logging, …). Left out:
+    // StopTimeout, which docker-compose 1.x never sets (it applies stop_grace_period itself).
+    let runtime = json!({
+        // Docker's default hostname is the container's short id.
+        "hostname": match config["Hostname"].as_str() {
+            Some(h) if is_short_id(h) => json!("<id>"),
+            _ => config["Hostname"].clone(),
+        },
+        "domainname": config["Domainname"],
+        "stop_signal": config["StopSignal"],
+        "cap_add": host["CapAdd"],
+        "cap_drop": host["CapDrop"],
+        "sysctls": host["Sysctls"],
+        "ulimits": host["Ulimits"],
+        "init": host["Init"],
+        "extra_hosts": host["ExtraHosts"],
+        "dns": host["Dns"],
+        "dns_search": host["DnsSearch"],
+        "dns_options": host["DnsOptions"],
+        "shm_size": host["ShmSize"],
+        "tmpfs": host["Tmpfs"],
+        "readonly_rootfs": host["ReadonlyRootfs"],
+        "security_opt": host["SecurityOpt"],
+        "privileged": host["Privileged"],
+        "pid_mode": host["PidMode"],
+        "ipc_mode": host["IpcMode"],
+        "log_config": host["LogConfig"],
+        "memory": host["Memory"],
+        "memory_reservation": host["MemoryReservation"],
+        "memory_swap": host["MemorySwap"],
+        "cpu_shares": host["CpuShares"],
+        "nano_cpus": host["NanoCpus"],
+        "pids_limit": host["PidsLimit"],
+        "group_add": host["GroupAdd"],
+        "oom_score_adj": host["OomScoreAdj"],
+        "devices": host["Devices"],
+    });
     json!({
         "image": config["Image"],
         "command": config["Cmd"],
@@ -206,6 +269,7 @@ fn normal(container: &Value, names: &Names) -> Value {
         "network_mode": names.name(host["NetworkMode"].as_str().unwrap_or_default()),
         "networks": networks,
         "legacy_links": sorted(legacy_links),
+        "runtime": runtime,
     })
 }
 
@@ -236,7 +300,7 @@ fn check(env: &str, compose_file: &str) {
         "docker-compose up: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let theirs_inspected = inspect(&theirs);
+    let (theirs_inspected, their_ids) = inspect_with_ids(&theirs);
     let _ = Command::new("docker-compose")
         .args(["--no-ansi", "-p", &theirs, "-f"])
         .arg(&file)
@@ -252,7 +316,7 @@ fn check(env: &str, compose_file: &str) {
     stevedore
         .run(["start", env, "-f", compose_file, "-p", &ours, "--detach"])
         .success();
-    let ours_inspected = inspect(&ours);
+    let (ours_inspected, our_ids) = inspect_with_ids(&ours);
     stevedore
         .run(["down", env, "-f", compose_file, "-p", &ours, "--volumes"])
         .success();
@@ -272,7 +336,8 @@ fn check(env: &str, compose_file: &str) {
                     &ours_inspected[s],
                     &Names {
                         project: ours.clone(),
-                        services: services.clone()
+                        services: services.clone(),
+                        ids: our_ids.clone(),
                     }
                 )
             );
@@ -284,6 +349,7 @@ fn check(env: &str, compose_file: &str) {
             &Names {
                 project: theirs.clone(),
                 services: services.clone(),
+                ids: their_ids.clone(),
             },
         );
         let got = normal(
@@ -291,6 +357,7 @@ fn check(env: &str, compose_file: &str) {
             &Names {
                 project: ours.clone(),
                 services: services.clone(),
+                ids: our_ids.clone(),
             },
         );
         for (key, want_value) in want.as_object().into_iter().flatten() {
@@ -332,4 +399,12 @@ fn a_spec_file_matches_docker_compose() {
         return;
     }
     check("parity", "docker/spec/parity/docker-compose.yml");
+}
+
+#[test]
+fn runtime_keys_match_docker_compose() {
+    if !ready() {
+        return;
+    }
+    check("parity", "docker/spec/runtime/docker-compose.yml");
 }

@@ -129,6 +129,6 @@ fn builds_from_private_base(registry: &Registry, password: &str) {
             &arg,
         ]);
         assert_ne!(out.code, Some(0), "{builder}: {}", out.stderr);
-        assert!(!out.stderr.contains(&password), "{}", out.stderr);
+        assert!(!out.stderr.contains(password), "{}", out.stderr);
     }
 }

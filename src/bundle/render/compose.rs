@@ -6,8 +6,12 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::{RenderInput, RunFiles, bundle_path, image_of, literal_environment, published_ports};
+use super::{
+    BindSource, RenderInput, RunFiles, bind_source, image_of, literal_environment, published_ports,
+    unsupported_runtime,
+};
 use crate::bundle::{BundleError, COMPOSE_FILE, DOCKERRUN, StagedFile};
+use crate::compose::runtime::{Namespace, Runtime};
 use crate::compose::{Condition, MountKind, Protocol, VolumesFromSource};
 
 fn s(text: impl Into<String>) -> Value {
@@ -30,8 +34,9 @@ fn escaped_list<'t>(items: impl IntoIterator<Item = &'t String>) -> Value {
 
 pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
     let mut notes = Vec::new();
+    let mut lossy = Vec::new();
     let mut mounts = Vec::new();
-    let ports = published_ports(input.compose, &mut notes)?;
+    let ports = published_ports(input, &mut notes, &mut lossy)?;
     let mut services = Mapping::new();
     let mut named_volumes = Mapping::new();
     for (name, service) in &input.compose.services {
@@ -111,33 +116,56 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
             out.insert(s("depends_on"), Value::Mapping(depends));
         }
         let mut volumes = Vec::new();
+        let mut tmpfs: Vec<String> = Vec::new();
         for mount in &service.volumes {
             let mode = if mount.read_only { ":ro" } else { "" };
             match (mount.kind, &mount.source) {
                 (MountKind::Bind, Some(source)) => {
-                    let rel = bundle_path(input.root, name, source)?;
-                    mounts.push(rel.clone());
-                    let rel = if rel.is_empty() {
-                        ".".to_owned()
-                    } else {
-                        format!("./{rel}")
+                    let host = match bind_source(input.root, name, source, &mut notes) {
+                        BindSource::Bundle(rel) if rel.is_empty() => ".".to_owned(),
+                        BindSource::Bundle(rel) => {
+                            mounts.push(rel.clone());
+                            format!("./{rel}")
+                        }
+                        BindSource::Host(path) => path,
                     };
-                    volumes.push(format!("{rel}:{}{mode}", mount.target));
+                    volumes.push(format!("{host}:{}{mode}", mount.target));
                 }
                 (MountKind::Volume, Some(volume)) => {
                     named_volumes.insert(s(volume.clone()), Value::Mapping(Mapping::new()));
                     volumes.push(format!("{volume}:{}{mode}", mount.target));
                 }
-                (MountKind::Volume, None) => volumes.push(mount.target.clone()),
-                _ => notes.push(format!(
-                    "service `{name}`: the tmpfs mount at {} is left out",
-                    mount.target
-                )),
+                (MountKind::Volume | MountKind::Bind, None) => volumes.push(mount.target.clone()),
+                (MountKind::Tmpfs, _) if mount.options.is_empty() => {
+                    tmpfs.push(mount.target.clone())
+                }
+                (MountKind::Tmpfs, _) => {
+                    tmpfs.push(format!("{}:{}", mount.target, mount.options.join(",")))
+                }
             }
         }
         if !volumes.is_empty() {
             out.insert(s("volumes"), list(volumes));
         }
+        tmpfs.extend(service.runtime.tmpfs.iter().cloned());
+        if !tmpfs.is_empty() {
+            out.insert(s("tmpfs"), list(tmpfs));
+        }
+        if !service.labels.is_empty() {
+            let labels: Mapping = service
+                .labels
+                .iter()
+                .map(|(k, v)| (s(k.clone()), s(escaped(v))))
+                .collect();
+            out.insert(s("labels"), Value::Mapping(labels));
+        }
+        for (key, on) in [("tty", service.tty), ("stdin_open", service.stdin_open)] {
+            if on {
+                out.insert(s(key), Value::Bool(true));
+            }
+        }
+        unsupported_runtime(name, service, SUPPORTED, "the compose bundle", &mut lossy);
+        runtime_keys(&service.runtime, &mut out);
         let mut from = Vec::new();
         for entry in &service.volumes_from {
             let mode = if entry.read_only { ":ro" } else { "" };
@@ -217,5 +245,254 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
         files,
         notes,
         mounts,
+        lossy,
     })
+}
+
+/// Every runtime key but secrets and configs: Compose on the instance runs them as `start` does.
+const SUPPORTED: &[&str] = &[
+    "cap_add",
+    "cap_drop",
+    "network_mode",
+    "pid",
+    "ipc",
+    "uts",
+    "userns_mode",
+    "cgroup",
+    "cgroup_parent",
+    "sysctls",
+    "stop_signal",
+    "stop_grace_period",
+    "ulimits",
+    "init",
+    "extra_hosts",
+    "dns",
+    "dns_search",
+    "dns_opt",
+    "shm_size",
+    "tmpfs",
+    "devices",
+    "device_cgroup_rules",
+    "privileged",
+    "read_only",
+    "security_opt",
+    "domainname",
+    "logging",
+    "mem_limit",
+    "mem_reservation",
+    "memswap_limit",
+    "mem_swappiness",
+    "cpus",
+    "cpu_shares",
+    "cpu_period/cpu_quota/cpu_rt_*",
+    "cpuset",
+    "pids_limit",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "group_add",
+    "runtime",
+    "storage_opt",
+    "platform",
+    "gpus",
+    "blkio_config",
+];
+
+/// `blkio_config` in the Compose spec's form.
+fn blkio(b: &crate::compose::runtime::Blkio) -> Value {
+    let mut out = Mapping::new();
+    if let Some(weight) = b.weight {
+        out.insert(s("weight"), Value::Number(weight.into()));
+    }
+    let entries = |field: &str, list: Vec<(String, i64)>| {
+        Value::Sequence(
+            list.into_iter()
+                .map(|(path, n)| {
+                    let mut entry = Mapping::new();
+                    entry.insert(s("path"), s(path));
+                    entry.insert(s(field), Value::Number(n.into()));
+                    Value::Mapping(entry)
+                })
+                .collect(),
+        )
+    };
+    let weights = b
+        .weight_device
+        .iter()
+        .map(|(p, w)| (p.clone(), i64::from(*w)))
+        .collect();
+    for (key, field, list) in [
+        ("weight_device", "weight", weights),
+        ("device_read_bps", "rate", b.device_read_bps.clone()),
+        ("device_write_bps", "rate", b.device_write_bps.clone()),
+        ("device_read_iops", "rate", b.device_read_iops.clone()),
+        ("device_write_iops", "rate", b.device_write_iops.clone()),
+    ] {
+        if !list.is_empty() {
+            out.insert(s(key), entries(field, list));
+        }
+    }
+    Value::Mapping(out)
+}
+
+/// GPU requests as `deploy.resources.reservations.devices`.
+fn device_reservations(rt: &Runtime) -> Value {
+    let devices: Vec<Value> = rt
+        .device_requests
+        .iter()
+        .map(|r| {
+            let mut entry = Mapping::new();
+            if let Some(driver) = &r.driver {
+                entry.insert(s("driver"), s(driver.clone()));
+            }
+            match r.count {
+                Some(-1) => {
+                    entry.insert(s("count"), s("all"));
+                }
+                Some(n) => {
+                    entry.insert(s("count"), Value::Number(n.into()));
+                }
+                None => {}
+            }
+            if !r.device_ids.is_empty() {
+                entry.insert(s("device_ids"), list(r.device_ids.iter().cloned()));
+            }
+            entry.insert(s("capabilities"), list(r.capabilities.iter().cloned()));
+            if !r.options.is_empty() {
+                let options: Mapping = r
+                    .options
+                    .iter()
+                    .map(|(k, v)| (s(k.clone()), s(escaped(v))))
+                    .collect();
+                entry.insert(s("options"), Value::Mapping(options));
+            }
+            Value::Mapping(entry)
+        })
+        .collect();
+    let mut reservations = Mapping::new();
+    reservations.insert(s("devices"), Value::Sequence(devices));
+    let mut resources = Mapping::new();
+    resources.insert(s("reservations"), Value::Mapping(reservations));
+    let mut deploy = Mapping::new();
+    deploy.insert(s("resources"), Value::Mapping(resources));
+    Value::Mapping(deploy)
+}
+
+/// The runtime keys, written back in the Compose spec's own forms.
+fn runtime_keys(rt: &Runtime, out: &mut Mapping) {
+    let mut put = |key: &str, value: Value| {
+        out.insert(s(key), value);
+    };
+    let text = |value: &Option<String>| value.as_deref().map(|t| s(escaped(t)));
+    let number = |value: Option<i64>| value.map(|n| Value::Number(n.into()));
+    let strings = |items: &[String]| (!items.is_empty()).then(|| escaped_list(items));
+    let pairs = |map: &indexmap::IndexMap<String, String>| {
+        (!map.is_empty()).then(|| {
+            Value::Mapping(
+                map.iter()
+                    .map(|(k, v)| (s(k.clone()), s(escaped(v))))
+                    .collect(),
+            )
+        })
+    };
+    let namespace = |ns: &Option<Namespace>| ns.as_ref().map(|n| s(n.to_string()));
+    let r = &rt.resources;
+    let entries: Vec<(&str, Option<Value>)> = vec![
+        ("cap_add", strings(&rt.cap_add)),
+        ("cap_drop", strings(&rt.cap_drop)),
+        ("network_mode", namespace(&rt.network_mode)),
+        ("pid", namespace(&rt.pid)),
+        ("ipc", namespace(&rt.ipc)),
+        ("uts", text(&rt.uts)),
+        ("userns_mode", text(&rt.userns_mode)),
+        ("cgroup", text(&rt.cgroup)),
+        ("cgroup_parent", text(&rt.cgroup_parent)),
+        ("sysctls", pairs(&rt.sysctls)),
+        ("stop_signal", text(&rt.stop_signal)),
+        (
+            "stop_grace_period",
+            rt.stop_grace_period
+                .map(|d| s(format!("{}ms", d.as_millis()))),
+        ),
+        (
+            "ulimits",
+            (!rt.ulimits.is_empty()).then(|| {
+                Value::Mapping(
+                    rt.ulimits
+                        .iter()
+                        .map(|(name, limit)| {
+                            let mut entry = Mapping::new();
+                            entry.insert(s("soft"), Value::Number(limit.soft.into()));
+                            entry.insert(s("hard"), Value::Number(limit.hard.into()));
+                            (s(name.clone()), Value::Mapping(entry))
+                        })
+                        .collect(),
+                )
+            }),
+        ),
+        ("init", rt.init.map(Value::Bool)),
+        ("extra_hosts", strings(&rt.extra_hosts)),
+        ("dns", strings(&rt.dns)),
+        ("dns_search", strings(&rt.dns_search)),
+        ("dns_opt", strings(&rt.dns_opt)),
+        ("shm_size", number(rt.shm_size)),
+        (
+            "devices",
+            (!rt.devices.is_empty()).then(|| {
+                list(
+                    rt.devices
+                        .iter()
+                        .map(|d| format!("{}:{}:{}", d.host, d.container, d.permissions)),
+                )
+            }),
+        ),
+        ("device_cgroup_rules", strings(&rt.device_cgroup_rules)),
+        ("privileged", rt.privileged.then_some(Value::Bool(true))),
+        ("read_only", rt.read_only.then_some(Value::Bool(true))),
+        ("security_opt", strings(&rt.security_opt)),
+        ("domainname", text(&rt.domainname)),
+        (
+            "logging",
+            rt.logging.as_ref().map(|l| {
+                let mut entry = Mapping::new();
+                if let Some(driver) = &l.driver {
+                    entry.insert(s("driver"), s(driver.clone()));
+                }
+                if let Some(options) = pairs(&l.options) {
+                    entry.insert(s("options"), options);
+                }
+                Value::Mapping(entry)
+            }),
+        ),
+        ("mem_limit", number(r.memory)),
+        ("mem_reservation", number(r.memory_reservation)),
+        ("memswap_limit", number(r.memory_swap)),
+        ("mem_swappiness", number(r.memory_swappiness)),
+        (
+            "cpus",
+            r.nano_cpus.map(|n| s(format!("{}", n as f64 / 1e9))),
+        ),
+        ("cpu_shares", number(r.cpu_shares)),
+        ("cpu_period", number(r.cpu_period)),
+        ("cpu_quota", number(r.cpu_quota)),
+        ("cpu_rt_period", number(r.cpu_rt_period)),
+        ("cpu_rt_runtime", number(r.cpu_rt_runtime)),
+        ("cpuset", text(&r.cpuset)),
+        ("pids_limit", number(r.pids_limit)),
+        ("oom_kill_disable", r.oom_kill_disable.map(Value::Bool)),
+        ("oom_score_adj", number(r.oom_score_adj)),
+        ("group_add", strings(&rt.group_add)),
+        ("runtime", text(&rt.runtime)),
+        ("storage_opt", pairs(&rt.storage_opt)),
+        ("platform", text(&rt.platform)),
+        ("blkio_config", rt.blkio.as_ref().map(blkio)),
+        (
+            "deploy",
+            (!rt.device_requests.is_empty()).then(|| device_reservations(rt)),
+        ),
+    ];
+    for (key, value) in entries {
+        if let Some(value) = value {
+            put(key, value);
+        }
+    }
 }

@@ -10,10 +10,15 @@
 //!   to the environment's properties, so `.env` values never enter the bundle;
 //! - bind mounts must point inside the project; they become paths under `/var/app/current`,
 //!   where the instance extracts the bundle;
-//! - the load balancer forwards to port 80 of the instance: unless a service already publishes
-//!   host port 80, the first published port is moved there.
+//! - the load balancer forwards to port 80 of the instance: the service that gets it is the
+//!   `web_service` setting, else the one that already publishes host port 80, else the one
+//!   nothing depends on that publishes a port (the front of the graph), else the first that
+//!   publishes one; a note names the choice and why;
+//! - what the format cannot express is listed in [`RunFiles::lossy`] with the reason, and the
+//!   bundle is refused unless the user allows the loss (`--allow-lossy`).
 
 mod compose;
+mod entry;
 mod v1;
 mod v2;
 
@@ -40,6 +45,8 @@ pub struct RenderInput<'a> {
     pub root: &'a Path,
     /// Registry credentials for the instances, when configured.
     pub auth: Option<&'a S3Ref>,
+    /// The service Elastic Beanstalk routes port 80 to (`web_service`), when set.
+    pub web: Option<&'a str>,
 }
 
 /// Rendered run files and what the user should know about them.
@@ -51,6 +58,49 @@ pub struct RunFiles {
     pub notes: Vec<String>,
     /// Bundle-relative paths the run file mounts (they must be in the zip).
     pub mounts: Vec<String>,
+    /// What the format cannot express, each with the reason: the bundle would run something
+    /// other than the compose file, so it is refused unless the loss is allowed.
+    pub lossy: Vec<String>,
+}
+
+impl RunFiles {
+    /// Refuse the loss unless `allowed`; with it, the losses become warnings.
+    pub fn check_lossy(&mut self, format: BundleFormat, allowed: bool) -> Result<(), BundleError> {
+        if self.lossy.is_empty() {
+            return Ok(());
+        }
+        if allowed {
+            self.notes
+                .extend(self.lossy.iter().map(|l| format!("lossy (allowed): {l}")));
+            return Ok(());
+        }
+        Err(BundleError::Lossy {
+            format: format.as_str().to_owned(),
+            losses: self.lossy.clone(),
+        })
+    }
+}
+
+/// Runtime keys in use by `service` that `supported` does not list, as lossy entries.
+fn unsupported_runtime(
+    name: &str,
+    service: &Service,
+    supported: &[&str],
+    format: &str,
+    lossy: &mut Vec<String>,
+) {
+    for key in service.runtime.keys_in_use() {
+        if supported.contains(&key) {
+            continue;
+        }
+        let why = match key {
+            "secrets/configs" => "the files would have to travel in the bundle; give their \
+                                  values as environment properties instead"
+                .to_owned(),
+            _ => format!("{format} has no equivalent"),
+        };
+        lossy.push(format!("service `{name}`: `{key}`: {why}"));
+    }
 }
 
 /// Render `input` as `format`.
@@ -138,12 +188,14 @@ struct Published {
     protocol: Protocol,
 }
 
-/// Every service's published ports, with the entry rule applied: when no service publishes host
-/// port 80, the first published port (in file order) is moved to host port 80.
+/// Every service's published ports, with the entry rule applied (see [`entry::choose`]): the
+/// chosen service's port is moved to host port 80. Host addresses are lossy.
 fn published_ports(
-    compose: &ComposeFile,
+    input: &RenderInput<'_>,
     notes: &mut Vec<String>,
+    lossy: &mut Vec<String>,
 ) -> Result<BTreeMap<String, Vec<Published>>, BundleError> {
+    let compose = input.compose;
     let mut out: BTreeMap<String, Vec<Published>> = BTreeMap::new();
     for (name, service) in &compose.services {
         let mut ports = Vec::new();
@@ -153,40 +205,39 @@ fn published_ports(
                 container: mapping.container_port,
                 protocol: mapping.protocol,
             });
-            if mapping.host_ip.is_some() {
-                notes.push(format!(
-                    "service `{name}`: the host address of port {} is dropped; instances publish \
-                     on all addresses",
+            if let Some(ip) = &mapping.host_ip {
+                lossy.push(format!(
+                    "service `{name}`: port {} is published on host address {ip} only; \
+                     instances publish on all addresses",
                     mapping.container_port
                 ));
             }
         }
         out.insert(name.clone(), ports);
     }
-    let has_80 = out
-        .values()
-        .flatten()
-        .any(|p| p.host == Some(80) && p.protocol == Protocol::Tcp);
-    if !has_80 {
-        let first = compose.services.keys().find_map(|name| {
-            let index = out
-                .get(name)?
-                .iter()
-                .position(|p| p.protocol == Protocol::Tcp)?;
-            Some((name.clone(), index))
-        });
-        if let Some((name, index)) = first
-            && let Some(port) = out.get_mut(&name).and_then(|p| p.get_mut(index))
+    if let Some(choice) = entry::choose(compose, input.web, &out)? {
+        let ports = out.entry(choice.service.clone()).or_default();
+        let moved = match choice.index {
+            Some(index) => ports.get_mut(index),
+            None => {
+                ports.push(Published {
+                    host: None,
+                    container: choice.container_port,
+                    protocol: Protocol::Tcp,
+                });
+                ports.last_mut()
+            }
+        };
+        if let Some(port) = moved
+            && port.host != Some(80)
         {
-            notes.push(format!(
-                "service `{name}`: port {}:{} is published as 80:{} (the load balancer forwards \
-                 to port 80 of the instance)",
-                port.host.map_or_else(|| "-".to_owned(), |h| h.to_string()),
-                port.container,
-                port.container
-            ));
             port.host = Some(80);
         }
+        notes.push(format!(
+            "Elastic Beanstalk routes port 80 to service `{}` (container port {}): {}. Set \
+             `web_service` for the environment in stevedore.toml to choose another",
+            choice.service, choice.container_port, choice.reason
+        ));
     }
     Ok(out)
 }
@@ -203,21 +254,35 @@ fn single_host_port(service: &str, mapping: &PortMapping) -> Result<Option<u16>,
     }
 }
 
-/// The bundle-relative path of a bind mount's host side, which must be inside the project.
-fn bundle_path(root: &Path, service: &str, source: &str) -> Result<String, BundleError> {
+/// Where a bind mount's host side comes from on the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BindSource {
+    /// A path inside the project, so inside the bundle: bundle-relative, `/`-separated.
+    Bundle(String),
+    /// An absolute path outside the project: the instance's own file system.
+    Host(String),
+}
+
+/// Where bind mount `source` of `service` comes from: a project path travels in the bundle; a
+/// path outside the project is the instance's own (noted: it must exist there).
+fn bind_source(root: &Path, service: &str, source: &str, notes: &mut Vec<String>) -> BindSource {
     let root = lexical_clean(root);
     let source_path = lexical_clean(Path::new(source));
-    let rel = source_path.strip_prefix(&root).map_err(|_| {
-        BundleError::Invalid(format!(
-            "service `{service}` mounts {source}, outside the project: only files inside the \
-             project can travel in the bundle"
-        ))
-    })?;
-    Ok(rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/"))
+    match source_path.strip_prefix(&root) {
+        Ok(rel) => BindSource::Bundle(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
+        Err(_) => {
+            notes.push(format!(
+                "service `{service}` mounts {source} from outside the project: it becomes a \
+                 path on the instance, which must exist there (e.g. made by .ebextensions)"
+            ));
+            BindSource::Host(source_path.display().to_string())
+        }
+    }
 }
 
 /// `.` and `..` resolved without touching the file system.

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use super::{RenderInput, RunFiles, app_path, bundle_path, image_of, literal_environment};
+use super::{
+    BindSource, RenderInput, RunFiles, app_path, bind_source, image_of, literal_environment,
+    unsupported_runtime,
+};
 use crate::bundle::{BundleError, DOCKERRUN, StagedFile};
 use crate::compose::MountKind;
 
@@ -62,7 +65,33 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
         )));
     };
     let mut notes = Vec::new();
+    let mut lossy = Vec::new();
     let mut mounts = Vec::new();
+    unsupported_runtime(name, service, &[], "Dockerrun v1", &mut lossy);
+    for (key, used) in [
+        ("healthcheck", service.healthcheck.is_some()),
+        ("labels", !service.labels.is_empty()),
+        ("depends_on", !service.depends_on.is_empty()),
+        ("working_dir", service.working_dir.is_some()),
+        ("user", service.user.is_some()),
+        ("hostname", service.hostname.is_some()),
+        ("tty", service.tty),
+        ("stdin_open", service.stdin_open),
+        ("volumes_from", !service.volumes_from.is_empty()),
+    ] {
+        if used {
+            lossy.push(format!(
+                "service `{name}`: `{key}`: Dockerrun v1 has no equivalent (the image's own \
+                 setting applies)"
+            ));
+        }
+    }
+    if let Some(ip) = service.ports.iter().find_map(|p| p.host_ip.as_ref()) {
+        lossy.push(format!(
+            "service `{name}`: ports bound to host address {ip}: Dockerrun v1 publishes the \
+             proxy's port only"
+        ));
+    }
     let container_port = service
         .ports
         .first()
@@ -75,7 +104,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
             ))
         })?;
     if service.ports.len() > 1 {
-        notes.push(format!(
+        lossy.push(format!(
             "service `{name}`: Dockerrun v1 uses only the first port ({container_port}); the \
              others are not reachable"
         ));
@@ -96,14 +125,19 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
     for mount in &service.volumes {
         match (mount.kind, &mount.source) {
             (MountKind::Bind, Some(source)) => {
-                let rel = bundle_path(input.root, name, source)?;
-                mounts.push(rel.clone());
+                let host_directory = match bind_source(input.root, name, source, &mut notes) {
+                    BindSource::Bundle(rel) => {
+                        mounts.push(rel.clone());
+                        app_path(&rel)
+                    }
+                    BindSource::Host(path) => path,
+                };
                 volumes.push(Volume {
-                    host_directory: app_path(&rel),
+                    host_directory,
                     container_directory: mount.target.clone(),
                 });
             }
-            _ => notes.push(format!(
+            _ => lossy.push(format!(
                 "service `{name}`: the mount at {} is left out (Dockerrun v1 mounts host \
                  directories only)",
                 mount.target
@@ -131,6 +165,7 @@ pub(super) fn render(input: &RenderInput<'_>) -> Result<RunFiles, BundleError> {
         files: vec![StagedFile::json(DOCKERRUN, &doc)?],
         notes,
         mounts,
+        lossy,
     })
 }
 
