@@ -272,12 +272,8 @@ fn build(
     )?;
     let value = match map.get("build").map(untag) {
         None | Some(Value::Null) => {
-            if platform.is_some() {
-                cx.warn(
-                    &path.key("platform"),
-                    "is used only to build the image (`build:`); ignored here",
-                );
-            }
+            // Without `build:`, `platform` is the runtime's (see `runtime`), not the build's.
+            let _ = platform;
             return match beside {
                 Some(_) => Err(cx.invalid(
                     &dp,
