@@ -150,7 +150,7 @@ pub enum Command {
 
     /// Delete application versions (and their S3 bundles) nothing runs or rolls back to
     #[command(
-        after_help = "Versions running in any environment of the application, and the version `rollback` would\npick for each environment, are never deleted.\n\nExamples:\n  stevedore prune prod --keep 10 --dry-run\n  stevedore prune prod --keep 10\n  stevedore prune prod --lifecycle-max-count 50 --service-role arn:aws:iam::123456789012:role/aws-elasticbeanstalk-service-role\n                                              (let Elastic Beanstalk prune from now on)"
+        after_help = "Versions running in any environment of the application, and the version `rollback` would\npick for each environment, are never deleted.\n\nExamples:\n  stevedore prune prod --keep 10 --dry-run\n  stevedore prune prod --keep 10\n  stevedore prune prod --lifecycle-max-count 50 --service-role \"$SERVICE_ROLE_ARN\""
     )]
     Prune(PruneArgs),
 
@@ -168,7 +168,7 @@ pub enum Command {
 
     /// Swap two environments' CNAMEs (blue/green); swap again to go back
     #[command(
-        after_help = "Blue/green: deploy to the idle environment, check it, swap, and swap again as the rollback.\nEach side is an environment of this project or an Elastic Beanstalk environment name.\n\nExamples:\n  STEVEDORE_EB_ENVIRONMENT=demo-green stevedore deploy prod 1.3.0\n  stevedore swap prod demo-green\n  stevedore swap prod demo-green            (back)"
+        after_help = "Blue/green: deploy to the idle environment, check it, swap, and swap again as the rollback\n(e.g. `STEVEDORE_EB_ENVIRONMENT=demo-green stevedore deploy prod 1.3.0` first).\nEach side is an environment of this project or an Elastic Beanstalk environment name.\n\nExamples:\n  stevedore swap prod demo-green\n  stevedore swap prod demo-green            (back)"
     )]
     Swap(SwapArgs),
 
@@ -489,12 +489,18 @@ pub struct EnvVarsArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum EnvVarsAction {
     /// List the variables (values masked unless --show)
+    #[command(
+        after_help = "Examples:\n  stevedore env prod list\n  stevedore env prod list --show"
+    )]
     List {
         /// Show the values
         #[arg(long)]
         show: bool,
     },
     /// Set variables: NAME=VALUE, or NAME=<secret or parameter ARN> for a reference
+    #[command(
+        after_help = "Examples:\n  stevedore env prod set LOG_LEVEL=debug\n  stevedore env prod set DB_PASSWORD=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+    )]
     Set {
         /// NAME=VALUE pairs
         #[arg(required = true, value_name = "NAME=VALUE")]
@@ -507,6 +513,7 @@ pub enum EnvVarsAction {
         timeout: Option<String>,
     },
     /// Remove variables (plain or references)
+    #[command(after_help = "Example:\n  stevedore env prod unset LOG_LEVEL")]
     Unset {
         /// Names
         #[arg(required = true, value_name = "NAME")]

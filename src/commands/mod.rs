@@ -57,7 +57,11 @@ pub fn name_of(command: &Command) -> &'static str {
         Command::Down(_) => "down",
         Command::Restart(_) => "restart",
         Command::Status(_) => "status",
-        Command::Env(_) => "env",
+        Command::Env(args) => match args.action {
+            None | Some(crate::cli::EnvVarsAction::List { .. }) => "env list",
+            Some(crate::cli::EnvVarsAction::Set { .. }) => "env set",
+            Some(crate::cli::EnvVarsAction::Unset { .. }) => "env unset",
+        },
         Command::Versions(_) => "versions",
         Command::Prune(_) => "prune",
         Command::Create(_) => "create",

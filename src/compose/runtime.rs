@@ -561,6 +561,9 @@ pub(crate) struct FileObject {
 pub(crate) struct FileObjects {
     secrets: IndexMap<String, FileObject>,
     configs: IndexMap<String, FileObject>,
+    /// Declared from `environment`/`content`: usable by builds (BuildKit secrets), not mountable
+    /// at runtime; by `(section, name)`, the reason a mount of it is refused.
+    inline: IndexMap<(String, String), String>,
 }
 
 /// Read the top-level `secrets:` and `configs:`. Only file-backed ones can be mounted without
@@ -607,17 +610,21 @@ pub(crate) fn file_objects(cx: &mut Cx<'_>, root: &Mapping) -> Result<FileObject
                     ));
                 }
             }
-            for inline in ["environment", "content"] {
-                if long.contains_key(inline) {
-                    return Err(cx.invalid(
-                        &ep.key(inline),
-                        format!(
-                            "{section} from `{inline}` are not supported: stevedore mounts \
-                             files, and would have to write this value to disk"
-                        ),
-                        "`file: <path>` naming a file that holds the value",
-                    ));
-                }
+            // A build can take these (BuildKit secrets); a service that mounts one is refused.
+            if let Some(inline) = ["environment", "content"]
+                .into_iter()
+                .find(|k| long.contains_key(*k))
+            {
+                let line = cx.source.locate(&ep.key(inline)).1;
+                out.inline.insert(
+                    (section.to_owned(), name),
+                    format!(
+                        "it is declared from `{inline}` (line {line}); {section} from `{inline}` \
+                         cannot be mounted: stevedore mounts files, and would have to write this \
+                         value to disk"
+                    ),
+                );
+                continue;
             }
             let Some(raw) = cx.opt_string(&ep.key("file"), long.get("file"), "a file path")? else {
                 return Err(cx.invalid(&ep, "it has no `file:`", "`file: <path>`"));
@@ -1226,6 +1233,13 @@ fn file_mounts(
             }
             other => (cx.string(&ip, other, &expected)?, None),
         };
+        if let Some(reason) = scope.files.inline.get(&(section.to_owned(), name.clone())) {
+            return Err(cx.invalid(
+                &ip,
+                format!("`{name}` cannot be mounted: {reason}"),
+                format!("`{name}:` under the top-level `{section}:` with `file: <path>`"),
+            ));
+        }
         let Some(object) = declared.get(&name) else {
             return Err(cx.invalid(
                 &ip,

@@ -56,15 +56,26 @@ fn examples(help: &str) -> Vec<String> {
 /// The stevedore invocation of an example shell line: the pipeline stage that runs stevedore
 /// (or its `image`/`deploy` symlinks), without redirections, split into words.
 fn invocation(line: &str) -> Vec<String> {
+    // Leading `NAME=value` words are the shell's variable assignments for the command.
+    let command_of = |stage: &str| -> Vec<String> {
+        shell_words(stage)
+            .into_iter()
+            .skip_while(|w| {
+                w.split_once('=')
+                    .is_some_and(|(k, _)| !k.is_empty() && !k.contains('-'))
+            })
+            .collect()
+    };
     let stage = line
         .split(" | ")
         .find(|s| {
-            let first = s.split_whitespace().next().unwrap_or_default();
-            ["stevedore", "image", "deploy"].contains(&first)
+            let words = command_of(s);
+            ["stevedore", "image", "deploy"]
+                .contains(&words.first().map(String::as_str).unwrap_or_default())
         })
         .unwrap_or_else(|| panic!("no stevedore command in example `{line}`"));
     let stage = stage.split(" > ").next().unwrap_or(stage);
-    shell_words(stage)
+    command_of(stage)
 }
 
 /// Split like a POSIX shell for the quoting examples use: '…', "…", and plain words.
