@@ -392,17 +392,9 @@ pub fn plan_sync(
 
 /// The environment's variables (both namespaces), sorted by name.
 pub async fn list(eb: &Client, application: &str, name: &str) -> Result<Vec<EnvVar>, AwsError> {
-    let out = eb
-        .describe_configuration_settings()
-        .application_name(application)
-        .environment_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
-    let mut vars: Vec<EnvVar> = out
-        .configuration_settings()
+    let settings = super::environment::option_settings(eb, application, name).await?;
+    let mut vars: Vec<EnvVar> = settings
         .iter()
-        .flat_map(|c| c.option_settings())
         .filter_map(|o| {
             let kind = match o.namespace()? {
                 PROPERTIES_NAMESPACE => Kind::Plain,

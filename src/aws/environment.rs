@@ -193,16 +193,16 @@ pub async fn abort(eb: &Client, name: &str) -> Result<Option<String>, AwsError> 
     Ok(out.request_id().map(str::to_owned))
 }
 
-/// The environment's properties (names and values), from `DescribeConfigurationSettings`.
-pub async fn properties(
+/// The environment's option settings, from one `DescribeConfigurationSettings`.
+pub async fn option_settings(
     eb: &Client,
     application: &str,
-    name: &str,
-) -> Result<Vec<(String, String)>, AwsError> {
+    environment: &str,
+) -> Result<Vec<aws_sdk_elasticbeanstalk::types::ConfigurationOptionSetting>, AwsError> {
     let out = eb
         .describe_configuration_settings()
         .application_name(application)
-        .environment_name(name)
+        .environment_name(environment)
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
@@ -210,6 +210,19 @@ pub async fn properties(
         .configuration_settings()
         .iter()
         .flat_map(|c| c.option_settings())
+        .cloned()
+        .collect())
+}
+
+/// The environment's properties (names and values), from `DescribeConfigurationSettings`.
+pub async fn properties(
+    eb: &Client,
+    application: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, AwsError> {
+    Ok(option_settings(eb, application, name)
+        .await?
+        .iter()
         .filter(|o| o.namespace() == Some(PROPERTIES_NAMESPACE))
         .filter_map(|o| {
             Some((
@@ -227,17 +240,9 @@ pub async fn option(
     environment: &str,
     (namespace, name): (&str, &str),
 ) -> Result<Option<String>, AwsError> {
-    let out = eb
-        .describe_configuration_settings()
-        .application_name(application)
-        .environment_name(environment)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("DescribeConfigurationSettings", e))?;
-    Ok(out
-        .configuration_settings()
+    Ok(option_settings(eb, application, environment)
+        .await?
         .iter()
-        .flat_map(|c| c.option_settings())
         .find(|o| o.namespace() == Some(namespace) && o.option_name() == Some(name))
         .and_then(|o| o.value().map(str::to_owned)))
 }
