@@ -12,7 +12,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0 ok                 1 unexpected failure       2 usage
   3 invalid project or input (config, compose, ignore file, version)
-  4 Docker engine      5 registry or credentials  6 AWS API
+  4 Docker engine      5 registry (push, pull, registry credentials)
+  6 AWS (API error, AWS credentials missing, refused or of another account)
   7 deploy failed      8 timed out                9 failed and rolled back
   10 environment busy or lock held               130 interrupted";
 
@@ -285,7 +286,7 @@ pub struct ImageArgs {
 pub enum ImageAction {
     /// Build every service of the environment that has a Dockerfile
     #[command(
-        after_help = "Example:\n  stevedore image build dev --build-arg BASE_IMAGE=busybox:1.36"
+        after_help = "Examples:\n  stevedore image build dev --build-arg BASE_IMAGE=busybox:1.36\n  stevedore image build prod --timeout 20m     (exit 8 if the builds take longer)"
     )]
     Build(ImageBuildArgs),
     /// Rebuild from scratch (no cache)
@@ -343,6 +344,10 @@ pub struct ImageBuildArgs {
     /// The size of /dev/shm of RUN steps, e.g. 256m
     #[arg(long = "shm-size", value_name = "SIZE")]
     pub shm_size: Option<String>,
+    /// Give up after this long, all the builds together (e.g. 10m, 1h30m); a build the
+    /// deadline cuts is cancelled and the command exits 8
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub timeout: String,
 }
 
 /// Which images of an environment.

@@ -21,9 +21,9 @@ pub enum ExitStatus {
     InvalidInput,
     /// Docker engine error: unreachable, build failed.
     Engine,
-    /// Registry or credentials.
+    /// Registry: push or pull failed, registry credentials missing or refused.
     Registry,
-    /// AWS API error.
+    /// AWS: an API error, or AWS credentials missing, refused or of another account.
     Aws,
     /// The deploy failed: environment unhealthy or EB reported failure.
     DeployFailed,

@@ -1,5 +1,6 @@
-//! AWS failures, mapped onto the exit-code contract: credentials 5, API errors 6, an environment
-//! that is busy 10, a missing region or environment (configuration) 3.
+//! AWS failures, mapped onto the exit-code contract: API errors and credentials AWS refuses or
+//! that cannot be found 6 (registry credentials are 5, elsewhere), an environment that is busy
+//! 10, a deadline 8, a missing region or environment (configuration) 3.
 
 use std::fmt::Debug;
 use std::sync::OnceLock;
@@ -116,13 +117,14 @@ pub enum AwsError {
 impl Coded for AwsError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            AwsError::Credentials { .. } | AwsError::WrongAccount { .. } => ExitStatus::Registry,
             AwsError::NoRegion | AwsError::NoEnvironment { .. } => ExitStatus::InvalidInput,
             AwsError::Busy { .. } => ExitStatus::Busy,
             AwsError::Deadline { .. } => ExitStatus::TimedOut,
-            AwsError::Api { .. } | AwsError::Unreachable { .. } | AwsError::Unexpected { .. } => {
-                ExitStatus::Aws
-            }
+            AwsError::Credentials { .. }
+            | AwsError::WrongAccount { .. }
+            | AwsError::Api { .. }
+            | AwsError::Unreachable { .. }
+            | AwsError::Unexpected { .. } => ExitStatus::Aws,
         }
     }
 }

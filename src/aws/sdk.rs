@@ -100,7 +100,7 @@ pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
     })
 }
 
-/// Build the clients, checking up front that credentials resolve (a clear exit 5 instead of a
+/// Build the clients, checking up front that credentials resolve (a clear exit 6 instead of a
 /// failed request later).
 pub async fn clients(target: &AwsTarget) -> Result<Clients, AwsError> {
     let deadline = Deadline::none();

@@ -413,7 +413,7 @@ fn a_wrong_account_is_refused_before_any_write() {
         &["rollback", "prod", "1.0.0"],
         &["lock", "acquire", "prod", "-m", "x"],
     ] {
-        let out = p.run(args).code(5);
+        let out = p.run(args).code(6);
         assert!(
             out.stderr.contains("999988887777")
                 && out.stderr.contains("123456789012")
@@ -454,14 +454,14 @@ fn a_wrong_account_is_refused_before_any_write() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!lock_object(&s3).exists());
 
-    // Like AWS, the emulator checks signatures: another secret is refused (5).
+    // Like AWS, the emulator checks signatures: another secret is an AWS auth failure (6).
     let out = p
         .command(["lock", "status", "prod"])
         .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-the-emulator-knows")
         .output()
         .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
     assert!(stderr.contains("SignatureDoesNotMatch"), "{stderr}");
 
     // A malformed account id is a configuration error naming where it came from.
