@@ -62,6 +62,7 @@ fn parse_build_args(args: &[String]) -> anyhow::Result<HashMap<String, String>> 
 /// Build an environment's images (`update`: from scratch).
 async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyhow::Result<Report> {
     let scope = scope(ctx, &args.select.env)?;
+    let timeout = super::timeout_flag(&args.timeout)?;
     let options = BuildOptions {
         compose_override: args.select.file.as_deref().map(|f| ctx.start_dir.join(f)),
         only: args.select.service.clone(),
@@ -81,6 +82,7 @@ async fn build_images(ctx: &Context, args: ImageBuildArgs, update: bool) -> anyh
             shm_size: args.shm_size.clone(),
             ssh: args.ssh.clone(),
         })?,
+        timeout: Some(timeout),
         ..BuildOptions::default()
     };
     let emit = |event| ctx.printer.emit(event);

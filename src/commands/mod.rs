@@ -152,3 +152,15 @@ pub async fn execute(ctx: &Context, command: Command) -> anyhow::Result<Report> 
         Command::Shell(args) => oneoff::shell(ctx, args).await,
     }
 }
+
+/// A `--timeout` value (`90s`, `2m`, `1m30s`, `1h`); a bad one is a usage error that shows the
+/// form.
+fn timeout_flag(text: &str) -> anyhow::Result<std::time::Duration> {
+    crate::compose::parse_duration(text).map_err(|problem| {
+        crate::exit::CommandError::new(
+            crate::exit::ExitStatus::Usage,
+            format!("--timeout {text}: {problem}; write e.g. 90s, 2m or 1m30s"),
+        )
+        .into()
+    })
+}

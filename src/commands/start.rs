@@ -1,16 +1,12 @@
 //! `stevedore start <env>`: bring the environment up ([`crate::lifecycle::up`]), print the
 //! published URLs, then follow the logs until Ctrl-C, which detaches.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::Context;
 use crate::cli::StartArgs;
-use crate::compose;
 use crate::engine;
 use crate::engine::logs::LogOptions;
-use crate::exit::{CommandError, ExitStatus};
 use crate::hint;
 use crate::lifecycle::logs::{self, Ended};
 use crate::lifecycle::scope::{self, Runtime};
@@ -23,7 +19,7 @@ const FOLLOW_TAIL: u64 = 20;
 /// Run `start`.
 pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
     let emit = |event| ctx.printer.emit(event);
-    let timeout = parse_timeout(&args.timeout)?;
+    let timeout = super::timeout_flag(&args.timeout)?;
     let loaded = ctx.settings(Some(&args.env))?;
     let choice = ctx.compose_choice(&args.compose);
     let scope = scope::load(&loaded, &args.env, &choice, Runtime::Read, &emit)?;
@@ -86,16 +82,6 @@ pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
         }
     }
     Ok(Report::ok(data, ""))
-}
-
-fn parse_timeout(text: &str) -> anyhow::Result<Duration> {
-    compose::parse_duration(text).map_err(|problem| {
-        CommandError::new(
-            ExitStatus::Usage,
-            format!("--timeout {text}: {problem}; write e.g. 90s, 2m or 1m30s"),
-        )
-        .into()
-    })
 }
 
 /// Open `url` with the desktop's opener, where there is one; never fatal.

@@ -45,6 +45,23 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total_nanos.round() as u64))
 }
 
+/// A duration as people write it: `10s`, `2m`, `1m30s`, `1h`, `1h5m` (whole seconds).
+pub(crate) fn format(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    if seconds > 0 || out.is_empty() {
+        out.push_str(&format!("{seconds}s"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +83,23 @@ mod tests {
         }
         for bad in ["", "10", "10x", "s", "1m30", "-1s", "1..2s"] {
             assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn formats_as_written_and_parses_back() {
+        for (secs, text) in [
+            (0, "0s"),
+            (10, "10s"),
+            (90, "1m30s"),
+            (120, "2m"),
+            (3600, "1h"),
+            (3900, "1h5m"),
+            (3601, "1h1s"),
+        ] {
+            let duration = Duration::from_secs(secs);
+            assert_eq!(format(duration), text);
+            assert_eq!(parse(text), Ok(duration), "{text}");
         }
     }
 }

@@ -38,6 +38,7 @@ mod table_tests;
 use std::path::Path;
 
 pub use build::parse_size;
+pub(crate) use duration::format as format_duration;
 pub(crate) use duration::parse as parse_duration;
 pub use error::ComposeError;
 pub use files::Request;

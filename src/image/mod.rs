@@ -2,12 +2,14 @@
 //! images) and `release` (the versioned build). Reports progress as [`Event`]s through a
 //! callback; never sees clap or the printer.
 
+pub mod deadline;
 pub mod destroy;
 pub mod listing;
 pub mod plan;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use bollard::Docker;
 
@@ -71,6 +73,8 @@ pub struct BuildOptions {
     /// Platform, cache sources, network, hosts, `/dev/shm`, SSH agents from flags (over the
     /// compose file's).
     pub settings: crate::engine::build::BuildSettings,
+    /// How long all the builds together may take (`None`: [`deadline::DEFAULT_BUILD_TIMEOUT`]).
+    pub timeout: Option<Duration>,
 }
 
 /// One image built.
@@ -125,7 +129,9 @@ pub async fn build_prepared(
     options: &BuildOptions,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Vec<BuiltImage>> {
-    let mut built = Vec::new();
+    let timeout = options.timeout.unwrap_or(deadline::DEFAULT_BUILD_TIMEOUT);
+    let until = tokio::time::Instant::now() + timeout;
+    let mut built: Vec<BuiltImage> = Vec::new();
     for Prepared { target, entries } in prepared {
         emit(Event::step(format!(
             "{} {} from {} as {}",
@@ -167,10 +173,30 @@ pub async fn build_prepared(
             settings: target.settings.clone().overlaid(&options.settings),
         };
         let service = target.service.clone();
-        let outcome = build::build(docker, request, |p| report_progress(emit, &service, p)).await?;
-        if let Some(name) = &target.image_name {
-            crate::engine::images::retag(docker, &outcome.image_id, name).await?;
-        }
+        // What the tag names before, so a cut build can say whether it changed it.
+        let mut tag_before = None;
+        let building = async {
+            tag_before = crate::engine::images::image_id(docker, &target.tag).await?;
+            let outcome =
+                build::build(docker, request, |p| report_progress(emit, &service, p)).await?;
+            if let Some(name) = &target.image_name {
+                crate::engine::images::retag(docker, &outcome.image_id, name).await?;
+            }
+            anyhow::Ok(outcome)
+        };
+        let Ok(outcome) = tokio::time::timeout_at(until, building).await else {
+            let now = deadline::tag_now(docker, &target.tag).await;
+            let built_before: Vec<String> = built.iter().map(|b| b.service.clone()).collect();
+            let cut = deadline::CutBuild {
+                service: &target.service,
+                tag: &target.tag,
+                tag_before: tag_before.as_deref(),
+                built_before: &built_before,
+                timeout,
+            };
+            return Err(deadline::timed_out(&cut, now, &crate::engine::docker_host()).into());
+        };
+        let outcome = outcome?;
         let short_id = outcome
             .image_id
             .trim_start_matches("sha256:")

@@ -97,19 +97,9 @@ pub fn timed_out(
             "{command} stopped at its deadline ({}): the Docker Engine at {host} did not answer \
              in time (it accepts connections but is stalled: restart it, or choose another with \
              --context or DOCKER_HOST); {left}",
-            human(timeout)
+            crate::compose::format_duration(timeout)
         ),
     )
-}
-
-/// `10s`, `2m`, `1m30s`.
-fn human(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    match (secs / 60, secs % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
-    }
 }
 
 #[cfg(test)]
@@ -143,8 +133,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("`stevedore prod down` removes it"), "{text}");
-        assert_eq!(human(Duration::from_secs(90)), "1m30s");
-        assert_eq!(human(Duration::from_secs(120)), "2m");
         let unknown = timed_out("start", Duration::from_secs(10), "h", None, "x").to_string();
         assert!(unknown.contains("cannot be told"), "{unknown}");
     }

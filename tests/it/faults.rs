@@ -277,6 +277,75 @@ fn an_engine_that_never_answers_fails_image_build_and_start_instead_of_hanging()
 }
 
 #[test]
+fn a_build_whose_engine_stalls_mid_answer_ends_at_its_timeout_with_nothing_tagged() {
+    if !docker::ready() {
+        return;
+    }
+    let demo = Demo::new("prod");
+    // A build the Engine is still running when the deadline comes, so the cut is the only end.
+    let dockerfile = demo.project.root().join("docker/app/prod/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).expect("Dockerfile");
+    std::fs::write(&dockerfile, format!("{text}RUN sleep 60\n")).expect("write Dockerfile");
+    let tag = format!("{}-app:prod", demo.name);
+    // The Engine answers `/build` with its headers, then nothing: both builders' build stream
+    // (stevedore speaks BuildKit only over a Unix socket, so that proxy listens on one).
+    let over_tcp = StallingEngine::start_after_headers(&["/build"]);
+    let over_socket = StallingEngine::start_after_headers_on_socket(&["/build"]);
+    for (builder, stalling) in [("classic", &over_tcp), ("buildkit", &over_socket)] {
+        let mut cmd = demo.project.command([
+            "image",
+            "build",
+            "prod",
+            "--service",
+            "app",
+            "--builder",
+            builder,
+            "--timeout",
+            "5s",
+        ]);
+        cmd.env("DOCKER_HOST", &stalling.host);
+        // Far past the 5 s deadline: only a hang reaches it.
+        let out = guarded(cmd, Duration::from_secs(90));
+        assert_eq!(out.code, Some(8), "{builder}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "image build stopped at its deadline (5s) while building `app`: the Docker Engine"
+            ) && out.stderr.contains("raise --timeout"),
+            "{builder}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&format!("{tag} was not tagged")),
+            "{builder}: {}",
+            out.stderr
+        );
+        // What the error says is so: the Engine cancelled the build when the client hung up.
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(
+            cli(&["image", "inspect", &tag]).is_err(),
+            "{builder}: {tag} exists after a cut build"
+        );
+        let stalled = stalling.stalled();
+        assert!(
+            stalled.iter().any(|l| l.contains("/build")),
+            "{builder}: the build went through the proxy: {stalled:?}"
+        );
+    }
+    // The environment lock went with the process: the next build is not told to wait.
+    demo.project
+        .run([
+            "image",
+            "build",
+            "prod",
+            "--service",
+            "proxy",
+            "--timeout",
+            "5m",
+        ])
+        .success();
+}
+
+#[test]
 fn deploy_ends_at_its_deadline_counts_throttling_and_the_rollback_shares_the_deadline() {
     let Some((rig, _)) = crate::deploy::running_one() else {
         return;

@@ -45,7 +45,7 @@ fn http_get(port: u16, path: &str) -> String {
 /// environment's entry service; `.env` is removed so `start` has to make it.
 pub(crate) struct Demo {
     pub(crate) project: Project,
-    name: String,
+    pub(crate) name: String,
     pub(crate) compose_project: String,
     port: u16,
     _cleanup: Cleanup,
