@@ -274,7 +274,8 @@ fn render_tail(tail: &[String]) -> String {
 impl Coded for BuildError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            BuildError::Context(_) | BuildError::ContextWriter(_) => ExitStatus::Failure,
+            BuildError::Context(context) => context.exit_status(),
+            BuildError::ContextWriter(_) => ExitStatus::Failure,
             BuildError::DockerfileExcluded { .. }
             | BuildError::NeedsBuildkit { .. }
             | BuildError::BuildkitLacks { .. }
@@ -388,11 +389,34 @@ pub async fn build_classic(
     // Buffer on both sides of the pipe: each write into the bridge is a trip through the
     // runtime, and each body chunk an HTTP chunk; small ones made uploads of many small files
     // slow.
-    let producer = tokio::task::spawn_blocking(move || {
-        let bridge = std::io::BufWriter::with_capacity(PIPE_BYTES, SyncIoBridge::new(writer));
-        write_context_tar(&root, entries, bridge)
+    // A context that fails half-way must not reach the daemon as a shorter, complete-looking
+    // tar (it would build and tag from it): the body then ends in an error, which aborts the
+    // upload, instead of ending cleanly.
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = tokio::task::spawn_blocking({
+        let failed = failed.clone();
+        move || {
+            let mut bridge =
+                std::io::BufWriter::with_capacity(PIPE_BYTES, SyncIoBridge::new(writer));
+            let written = write_context_tar(&root, entries, &mut bridge);
+            if written.is_err() {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            // Only now does the pipe close, so the body sees the flag at its end.
+            drop(bridge);
+            written
+        }
     });
-    let body = bollard::body_try_stream(ReaderStream::with_capacity(reader, PIPE_BYTES));
+    let aborted = futures_util::stream::once(async move {
+        failed.load(std::sync::atomic::Ordering::SeqCst).then(|| {
+            Err(std::io::Error::other(
+                "the build context could not be written",
+            ))
+        })
+    })
+    .filter_map(std::future::ready);
+    let body =
+        bollard::body_try_stream(ReaderStream::with_capacity(reader, PIPE_BYTES).chain(aborted));
     let mut options = BuildImageOptionsBuilder::default()
         .dockerfile(&request.dockerfile)
         .t(&request.tag)
@@ -445,8 +469,14 @@ pub async fn build_classic(
     }
     drop(stream);
     // The writer fails with a broken pipe when the daemon stops reading early; the daemon's
-    // own error is the one worth showing then.
-    let written = producer.await;
+    // own error is the one worth showing then. A file that could not be read aborted the
+    // upload itself: that is the cause, whatever the daemon made of it.
+    let written = match producer.await {
+        Ok(Err(err)) if !matches!(err, ContextError::Write { .. }) => {
+            return Err(BuildError::Context(err));
+        }
+        other => other,
+    };
     if let Some(failure) = failure {
         return Err(failure);
     }

@@ -204,8 +204,12 @@ pub async fn info() -> Result<EngineInfo, EngineError> {
 impl Coded for context::ContextError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            context::ContextError::Walk(_) => ExitStatus::InvalidInput,
-            _ => ExitStatus::Failure,
+            // The daemon hung up while the context was sent: its side.
+            context::ContextError::Write { .. } => ExitStatus::Engine,
+            // A file that cannot be listed or read, or changed while sent: the project's side.
+            context::ContextError::Walk(_)
+            | context::ContextError::Read { .. }
+            | context::ContextError::Changed { .. } => ExitStatus::InvalidInput,
         }
     }
 }

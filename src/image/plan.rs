@@ -291,7 +291,42 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             )
             .into());
         }
+        let ignore_name = ignore_file
+            .strip_prefix(&target.context_root)
+            .unwrap_or(&ignore_file)
+            .to_string_lossy()
+            .into_owned();
+        check_readable(&target, &entries, &ignore_name)?;
         prepared.push(Prepared { target, entries });
     }
     Ok(prepared)
+}
+
+/// Every file of the context opens for reading, so an unreadable one stops the build here,
+/// naming it, before the daemon is contacted (half a context sent would be worse).
+fn check_readable(
+    target: &Target,
+    entries: &[ContextEntry],
+    ignore_file: &str,
+) -> anyhow::Result<()> {
+    for entry in entries.iter().filter(|e| e.kind == EntryKind::File) {
+        let path = target.context_root.join(&entry.rel_path);
+        if let Err(err) = std::fs::File::open(&path) {
+            return Err(CommandError::new(
+                ExitStatus::InvalidInput,
+                format!(
+                    "cannot read {} for the build context of {} ({}): {err}. Make it readable \
+                     (e.g. `chmod a+r {}`), or leave it out of the context with a line `{}` in \
+                     {ignore_file}",
+                    path.display(),
+                    target.service,
+                    target.tag,
+                    path.display(),
+                    entry.rel_path,
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -211,6 +211,15 @@ fn plain_output_has_no_escape_codes_and_color_always_has_them() {
     let plain = project.run(["config", "prod"]).success();
     assert!(!plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'));
     plain.stderr_has("warning:");
+    // `-vv` adds the libraries' log lines (bollard's, asking the Engine), which colour only a
+    // terminal; `doctor` may fail here, its logs are what counts.
+    let verbose = project.run(["-vv", "doctor"]);
+    assert!(
+        verbose.stderr.contains("DEBUG") || verbose.stderr.contains("TRACE"),
+        "{}",
+        verbose.stderr
+    );
+    assert!(!verbose.stderr.contains('\u{1b}'), "{}", verbose.stderr);
     let colored = project
         .run(["--color", "always", "config", "prod"])
         .success();

@@ -340,3 +340,143 @@ fn a_compose_build_context_anywhere_with_dockerfile_relative_to_it() {
     .expect("run");
     assert_eq!(out, "hello from a context outside the root\n");
 }
+
+/// A file that goes away between the listing and the upload (an editor's temporary file, a
+/// tool writing into the tree): the classic upload is aborted, so the daemon neither builds nor
+/// tags an image from the shorter context, which would otherwise look complete to it; BuildKit
+/// asks for the file and fails. Either way the file is named and nothing is tagged.
+#[test]
+fn a_context_file_that_vanishes_during_the_upload_fails_the_build_and_tags_nothing() {
+    use stevedore::engine::build::{self, BuildError, BuildRequest};
+    use stevedore::engine::builder::BuilderChoice;
+    use stevedore::engine::context::ContextError;
+    use stevedore::ignore::docker::{DockerIgnore, context_entries};
+
+    if !docker::ready() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    for builder in [BuilderChoice::Classic, BuilderChoice::Buildkit] {
+        let tag = format!("{}:vanish", unique("it-vanish"));
+        cleanup.image(&tag);
+        let context = tempfile::tempdir().expect("context");
+        let root = context.path();
+        std::fs::write(root.join("Dockerfile"), "FROM busybox:1.36\nCOPY . /ctx\n").expect("write");
+        std::fs::write(root.join("a.txt"), "a\n").expect("write");
+        std::fs::write(root.join("b.txt"), "b\n").expect("write");
+        let entries = context_entries(root, &DockerIgnore::empty(), &["Dockerfile"]).expect("list");
+        // The last entry goes: what is left is a tar that ends cleanly on an entry boundary.
+        assert_eq!(entries.last().map(|e| e.rel_path.as_str()), Some("b.txt"));
+        std::fs::remove_file(root.join("b.txt")).expect("remove");
+        let request = BuildRequest {
+            context_root: root.to_owned(),
+            entries,
+            dockerfile: "Dockerfile".into(),
+            tag: tag.clone(),
+            labels: Default::default(),
+            build_args: Default::default(),
+            no_cache: false,
+            pull: false,
+            target: None,
+            builder,
+            secrets: Default::default(),
+            settings: Default::default(),
+        };
+        let result = crate::deploy::runtime().block_on(async {
+            let docker = stevedore::engine::connect().await.expect("engine");
+            build::build(&docker, request, |_| {}).await
+        });
+        match (builder, result) {
+            (BuilderChoice::Classic, Err(BuildError::Context(ContextError::Read { path, .. }))) => {
+                assert!(path.ends_with("b.txt"), "{}", path.display());
+            }
+            (BuilderChoice::Buildkit, Err(err)) => {
+                assert!(err.to_string().contains("b.txt"), "{err}");
+            }
+            (builder, other) => {
+                panic!("{builder:?}: expected the vanished file to be named, got {other:?}")
+            }
+        }
+        assert!(
+            cli(&["image", "inspect", &tag]).is_err(),
+            "{builder:?}: {tag} was built from a context without b.txt"
+        );
+    }
+}
+
+/// A context file the user cannot read is named, with the fix, before the Engine is asked:
+/// exit 3, nothing built. Run as `nobody` when the tests run as root (root reads anything).
+#[test]
+fn an_unreadable_context_file_is_named_before_the_engine_is_asked() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut cleanup = Cleanup::default();
+    let name = unique("it-unreadable");
+    cleanup.image(&format!("{name}-app:dev"));
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .file("environments/dev/Procfile", "web: true\n")
+        .file(
+            "docker/app/dev/Dockerfile",
+            "FROM busybox:1.36\nCOPY . /app\n",
+        )
+        .file("notes.txt", "nobody may read this\n");
+    let notes = project.root().join("notes.txt");
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let cmd = project.command(["image", "build", "dev"]);
+    let as_root = nix_is_root();
+    let mut cmd = if as_root {
+        // `nobody` must reach the project, its HOME and a copy of the binary.
+        let top = project
+            .root()
+            .parent()
+            .expect("the project's directory")
+            .to_owned();
+        let binary = top.join("stevedore");
+        std::fs::copy(cmd.get_program(), &binary).expect("copy the binary");
+        let status = std::process::Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(&top)
+            .status()
+            .expect("chmod");
+        assert!(status.success());
+        std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut wrapped = std::process::Command::new("setpriv");
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary)
+            .args(cmd.get_args())
+            .current_dir(project.root())
+            .env_clear();
+        for (key, value) in cmd.get_envs() {
+            if let Some(value) = value {
+                wrapped.env(key, value);
+            }
+        }
+        wrapped
+    } else {
+        cmd
+    };
+    let out = cmd.output().expect("run stevedore");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", notes.display()))
+            && stderr.contains("Permission denied")
+            && stderr.contains("chmod a+r")
+            && stderr.contains("a line `notes.txt` in .dockerignore"),
+        "{stderr}"
+    );
+    // Asked first, the unreachable Engine would have been the error.
+    assert!(!stderr.contains("Docker Engine"), "{stderr}");
+}
+
+/// Whether this process runs as root.
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
