@@ -84,6 +84,7 @@ impl Context {
             files: resolve(&args.file),
             env_files: resolve(&args.env_file),
             profiles: args.compose_profile.clone(),
+            targeted: Vec::new(),
             project_name: args.project_name.clone(),
         }
     }
@@ -136,9 +137,13 @@ impl Context {
         compose: &crate::cli::ComposeArgs,
         request: oneoff::Request,
     ) -> anyhow::Result<Report> {
-        let scope = self.env_scope(env, compose, Runtime::Read)?;
-        let docker = crate::engine::connect().await?;
         let emit = |event| self.printer.emit(event);
+        let loaded = self.settings(Some(env))?;
+        // The service named is enabled whatever its profiles, as Compose's `run` does.
+        let mut choice = self.compose_choice(compose);
+        choice.targeted.extend(request.service.clone());
+        let scope = scope::load(&loaded, env, &choice, Runtime::Read, &emit)?;
+        let docker = crate::engine::connect().await?;
         let output_to = |service: &str, stderr: bool, bytes: &[u8]| {
             self.printer.passthrough(service, stderr, bytes)
         };

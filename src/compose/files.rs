@@ -25,6 +25,9 @@ pub struct Request<'a> {
     pub vars: Variables<'a>,
     /// The active profiles; `None`: `COMPOSE_PROFILES` from `vars` (comma-separated).
     pub profiles: Option<&'a [String]>,
+    /// Services the command names (`run <service>`): as the Compose spec says, their profiles
+    /// join the active ones, so naming a service with a profile enables it.
+    pub targeted: &'a [String],
     /// Whether `env_file:` files are read (not when only build sections matter).
     pub read_env_files: bool,
 }
@@ -43,7 +46,15 @@ pub(crate) fn load(
     first_text: Option<&str>,
 ) -> Result<ComposeFile, ComposeError> {
     let file = load_unfiltered(request, first_text)?;
-    let file = super::profiles::apply(file, &active_profiles(request))?;
+    let mut active = active_profiles(request);
+    for service in request.targeted.iter().filter_map(|n| file.services.get(n)) {
+        for profile in &service.profiles {
+            if !active.contains(profile) {
+                active.push(profile.clone());
+            }
+        }
+    }
+    let file = super::profiles::apply(file, &active)?;
     // Compose refuses cycles at load time; so do we, so `start` never meets one half-way.
     file.startup_order()?;
     Ok(file)
@@ -476,6 +487,7 @@ fn include_projects(
             vars: &vars,
             // Profiles select services of the whole project, so none are dropped here.
             profiles: Some(&[]),
+            targeted: &[],
             read_env_files: request.read_env_files,
         };
         out.push(load_unfiltered(&sub, None)?);

@@ -90,6 +90,7 @@ pub fn parse(text: &str, path: &Path, vars: Variables<'_>) -> Result<ComposeFile
         files: &files,
         vars,
         profiles: None,
+        targeted: &[],
         read_env_files: true,
     };
     files::load(&request, Some(text))
@@ -112,6 +113,7 @@ fn load_one(
         files: &files,
         vars,
         profiles: None,
+        targeted: &[],
         read_env_files,
     })
 }

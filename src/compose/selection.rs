@@ -18,6 +18,8 @@ pub struct Selection {
     pub env_files: Vec<PathBuf>,
     /// `--compose-profile` names. Empty: `COMPOSE_PROFILES` (shell or the `.env` files).
     pub profiles: Vec<String>,
+    /// The services the command names; their profiles are enabled (see [`Request::targeted`]).
+    pub targeted: Vec<String>,
 }
 
 impl Selection {
@@ -55,6 +57,7 @@ pub fn load_selected(
         files: &files,
         vars: &vars,
         profiles: (!selection.profiles.is_empty()).then_some(selection.profiles.as_slice()),
+        targeted: &selection.targeted,
         read_env_files,
     };
     files::load(&request, None).map(Some)

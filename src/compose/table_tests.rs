@@ -10,7 +10,8 @@
 //! - `error: text` — loading fails with a message containing `text`; `line: N` (required with
 //!   `error:`) — the message points at `<file name>:N:` (`in: name` — of that file instead);
 //! - `files: a.yml b.yml` — more compose files (relative to the case) merged over it, as
-//!   `-f case.yml -f a.yml -f b.yml`; `profiles: a b` — the active profiles (`--compose-profile`).
+//!   `-f case.yml -f a.yml -f b.yml`; `profiles: a b` — the active profiles (`--compose-profile`);
+//!   `targeted: a` — services the command names (`run a`), whose profiles join the active ones.
 //!
 //! Files under a `parts/` directory are not cases: cases read them (`files:`, `extends`,
 //! `include`).
@@ -32,6 +33,7 @@ struct Expect {
     line_in: Option<String>,
     files: Vec<String>,
     profiles: Option<Vec<String>>,
+    targeted: Vec<String>,
 }
 
 fn data_dir() -> PathBuf {
@@ -87,6 +89,7 @@ fn parse_expect(text: &str) -> Result<Expect, String> {
             "profiles" => {
                 expect.profiles = Some(rest.split_whitespace().map(str::to_owned).collect());
             }
+            "targeted" => expect.targeted = rest.split_whitespace().map(str::to_owned).collect(),
             other => return Err(format!("unknown directive `{other}`")),
         }
     }
@@ -162,6 +165,7 @@ fn run_case(yml: &Path, data: &str) -> Result<(), String> {
         files: &files,
         vars: &vars,
         profiles: expect.profiles.as_deref(),
+        targeted: &expect.targeted,
         read_env_files: true,
     });
     let file_name = match &expect.line_in {

@@ -26,6 +26,8 @@ pub struct ComposeChoice {
     pub env_files: Vec<PathBuf>,
     /// `--compose-profile`: the active profiles (none: `COMPOSE_PROFILES`).
     pub profiles: Vec<String>,
+    /// The services the command names (`run <service>`): enabled whatever their profiles.
+    pub targeted: Vec<String>,
     /// `-p`: the Compose project name.
     pub project_name: Option<String>,
 }
@@ -152,6 +154,7 @@ fn selection(compose_args: &ComposeChoice) -> anyhow::Result<compose::Selection>
         files: existing(&compose_args.files, "compose file")?,
         env_files: existing(&compose_args.env_files, "env file")?,
         profiles: compose_args.profiles.clone(),
+        targeted: compose_args.targeted.clone(),
     })
 }
 

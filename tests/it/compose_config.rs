@@ -73,6 +73,7 @@ fn resolved_services_match_docker_compose_config() {
         let none = |_: &str| None;
         let active: Vec<String> = profiles.iter().map(|p| (*p).to_owned()).collect();
         let ours = stevedore::compose::load_project(&stevedore::compose::Request {
+            targeted: &[],
             files: &paths,
             vars: &none,
             profiles: Some(&active),

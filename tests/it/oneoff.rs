@@ -127,3 +127,36 @@ fn run_forwards_stdin_options_exit_codes_and_signals() {
     assert_eq!(exit.code(), Some(42), "{rest}");
     assert!(rest.contains("got-term"), "{rest}");
 }
+
+/// `run <service>` of a service whose profile is off enables it, as the Compose spec says (its
+/// profiles join the active ones); before, it was "not a service of this environment". The
+/// loader's side (what else the profile brings, what stays off) is the table case
+/// `loader/profiles_targeted`.
+#[test]
+fn run_of_a_service_with_a_profile_enables_it() {
+    if !docker::ready() {
+        return;
+    }
+    let name = unique("it-oneoff-profile");
+    let compose_project = format!("{name}-dev");
+    let mut cleanup = Cleanup::default();
+    cleanup.compose_project(&compose_project);
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/dev/Procfile", "web: true\n")
+        .file(
+            "docker/app/dev/docker-compose.yml",
+            "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"60\"]\n  \
+             migrate:\n    image: busybox:1.36\n    profiles: [tools]\n    \
+             command: [\"echo\", \"migrated by the tools profile\"]\n",
+        );
+    let out = project
+        .run(["run", "dev", "migrate", "-T", "-p", &compose_project])
+        .success();
+    assert!(
+        out.stdout.contains("migrated by the tools profile"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
