@@ -419,14 +419,10 @@ pub struct LifecycleArgs {
     pub env: String,
     #[command(flatten)]
     pub compose: ComposeArgs,
-    /// Seconds a container gets to stop before it is killed
-    #[arg(
-        short = 't',
-        long = "timeout",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub stop_timeout: u64,
+    /// Seconds a container gets to stop before it is killed [default: the service's
+    /// stop_grace_period, else 10]
+    #[arg(short = 't', long = "timeout", value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
 }
 
 /// `down`.
@@ -446,14 +442,10 @@ pub struct DownArgs {
     /// image the services use
     #[arg(long, value_enum, value_name = "TYPE")]
     pub rmi: Option<RemoveImages>,
-    /// Seconds a container gets to stop before it is killed
-    #[arg(
-        short = 't',
-        long = "timeout",
-        value_name = "SECONDS",
-        default_value_t = 10
-    )]
-    pub stop_timeout: u64,
+    /// Seconds a container gets to stop before it is killed [default: the service's
+    /// stop_grace_period, else 10]
+    #[arg(short = 't', long = "timeout", value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
 }
 
 /// `down --rmi`: which images go with the containers.

@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: DownArgs) -> anyhow::Result<Report> {
         .await?;
     let docker = engine::connect().await?;
     let options = DownOptions {
-        grace: Duration::from_secs(args.stop_timeout),
+        grace: args.stop_timeout.map(Duration::from_secs),
         remove_orphans: args.remove_orphans,
         volumes: args.volumes,
         rmi: args.rmi.map(|which| match which {

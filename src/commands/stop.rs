@@ -42,7 +42,7 @@ pub async fn stop(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Report> 
         &docker,
         &scope.file,
         &services,
-        Duration::from_secs(args.stop_timeout),
+        args.stop_timeout.map(Duration::from_secs),
         Teardown::Stop,
         &emit,
     )
@@ -76,7 +76,7 @@ pub async fn restart(ctx: &Context, args: LifecycleArgs) -> anyhow::Result<Repor
         scope.project
     )));
     let emit = |event| ctx.printer.emit(event);
-    let grace = Duration::from_secs(args.stop_timeout);
+    let grace = args.stop_timeout.map(Duration::from_secs);
     let names = stop::restart(&docker, &scope, &groups, grace, RESTART_TIMEOUT, &emit).await?;
     ctx.printer.emit(Event::success(format!(
         "restarted {} container(s)",

@@ -24,8 +24,9 @@ pub enum RemoveImages {
 /// What to remove besides containers and networks.
 #[derive(Debug, Clone, Copy)]
 pub struct DownOptions {
-    /// How long a container gets to stop before it is killed.
-    pub grace: Duration,
+    /// How long a container gets to stop before it is killed (`-t`; `None`: its service's
+    /// `stop_grace_period`, else 10 s).
+    pub grace: Option<Duration>,
     /// Also containers of services no longer in the compose file.
     pub remove_orphans: bool,
     /// Also the named volumes.

@@ -9,7 +9,9 @@ use futures_util::future::try_join_all;
 
 use super::readiness;
 use super::scope::EnvScope;
+use super::teardown::grace_of;
 use super::up::final_goals;
+use crate::compose::ComposeFile;
 use crate::engine::containers::{self, ContainerInfo};
 use crate::engine::labels;
 use crate::output::Event;
@@ -46,17 +48,20 @@ pub fn in_stop_order(scope: &EnvScope, all: &[ContainerInfo]) -> Vec<Vec<Contain
     out
 }
 
-/// Stop `groups` one after the other (a group in parallel); the names of those that ran.
+/// Stop `groups` one after the other (a group in parallel), each container with its grace
+/// (see [`grace_of`]); the names of those that ran.
 pub async fn stop_groups(
     docker: &Docker,
+    file: &ComposeFile,
     groups: &[Vec<ContainerInfo>],
-    grace: Duration,
+    grace: Option<Duration>,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Vec<String>> {
     let mut stopped = Vec::new();
     for group in groups {
         try_join_all(group.iter().filter(|c| c.is_running()).map(|c| async {
             emit(Event::info(format!("stopping {}", c.name)));
+            let grace = grace_of(file, c.label(labels::compose::SERVICE), grace);
             containers::stop(docker, &c.id, grace).await
         }))
         .await?;
@@ -76,11 +81,11 @@ pub async fn restart(
     docker: &Docker,
     scope: &EnvScope,
     groups: &[Vec<ContainerInfo>],
-    grace: Duration,
+    grace: Option<Duration>,
     timeout: Duration,
     emit: &(dyn Fn(Event) + Sync),
 ) -> anyhow::Result<Vec<String>> {
-    stop_groups(docker, groups, grace, emit).await?;
+    stop_groups(docker, &scope.file, groups, grace, emit).await?;
     let mut ids: HashMap<String, String> = HashMap::new();
     for group in groups.iter().rev() {
         for container in group {

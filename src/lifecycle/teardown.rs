@@ -26,6 +26,21 @@ pub enum Teardown {
     StopAndRemove,
 }
 
+/// How long a container gets to stop when nothing says otherwise (Compose's default).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// The time a container of `service` gets to stop before it is killed: `-t` when given (as in
+/// Compose, it overrides), else the service's own `stop_grace_period`, else [`DEFAULT_GRACE`].
+pub fn grace_of(file: &ComposeFile, service: &str, given: Option<Duration>) -> Duration {
+    given
+        .or_else(|| {
+            file.services
+                .get(service)
+                .and_then(|s| s.runtime.stop_grace_period)
+        })
+        .unwrap_or(DEFAULT_GRACE)
+}
+
 /// Stop (and remove) `doomed`, each after the containers of the services that depend on its
 /// own have stopped. Returns the names of the containers that were running and stopped.
 /// Every container is handled even when another fails; the first error is returned.
@@ -33,7 +48,7 @@ pub async fn run(
     docker: &Docker,
     file: &ComposeFile,
     doomed: &[ContainerInfo],
-    grace: Duration,
+    grace: Option<Duration>,
     mode: Teardown,
     emit: &(dyn Fn(Event) + Sync),
 ) -> Result<Vec<String>, EngineError> {
@@ -49,12 +64,7 @@ pub async fn run(
     let (issued, total) = (&issued, doomed.len());
     let tasks = doomed.iter().enumerate().map(|(index, container)| {
         let service = service_of(container);
-        // A service's own `stop_grace_period` is the time it asked for to shut down cleanly.
-        let grace = file
-            .services
-            .get(&service)
-            .and_then(|s| s.runtime.stop_grace_period)
-            .unwrap_or(grace);
+        let grace = grace_of(file, &service, grace);
         let dependents: Vec<watch::Receiver<bool>> = doomed
             .iter()
             .enumerate()

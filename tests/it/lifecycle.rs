@@ -332,3 +332,34 @@ fn stop_takes_dependents_first_the_demo_exits_on_sigterm_and_down_rmi_local_remo
         "{built} is gone"
     );
 }
+
+/// `down -t 1` overrides a service's `stop_grace_period`, as docker-compose's `-t` does: a
+/// container that ignores SIGTERM (a shell's `sleep` as PID 1) is killed after a second, not
+/// after the five minutes its service asks for.
+#[test]
+fn down_t_overrides_a_services_stop_grace_period() {
+    if !docker::ready() {
+        return;
+    }
+    let name = unique("it-grace");
+    let compose_project = format!("{name}-dev");
+    let mut cleanup = Cleanup::default();
+    cleanup.compose_project(&compose_project);
+    let project = Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .file("environments/dev/Procfile", "web: true\n")
+        .file(
+            "docker/app/dev/docker-compose.yml",
+            "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"600\"]\n    \
+             stop_grace_period: 5m\n",
+        );
+    project
+        .run(["start", "dev", "--detach", "-p", &compose_project])
+        .success();
+    let mut down = project.command(["down", "dev", "-t", "1", "-p", &compose_project]);
+    down.env("CI", "true");
+    // Far below the five minutes the service asks for: only ignoring `-t` reaches it.
+    let out = crate::support::stall::guarded(down, Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(compose_project_objects("container", &compose_project).is_empty());
+}
