@@ -265,15 +265,9 @@ fn build(
     let bp = path.key("build");
     let dp = path.key("dockerfile");
     let beside = map.get("dockerfile").filter(|v| !v.is_null());
-    let platform = cx.opt_string(
-        &path.key("platform"),
-        map.get("platform"),
-        "a platform like `linux/amd64`",
-    )?;
     let value = match map.get("build").map(untag) {
+        // Without `build:`, `platform` is the runtime's alone (see `runtime`).
         None | Some(Value::Null) => {
-            // Without `build:`, `platform` is the runtime's (see `runtime`), not the build's.
-            let _ = platform;
             return match beside {
                 Some(_) => Err(cx.invalid(
                     &dp,
@@ -285,6 +279,11 @@ fn build(
         }
         Some(value) => value,
     };
+    let platform = cx.opt_string(
+        &path.key("platform"),
+        map.get("platform"),
+        "a platform like `linux/amd64`",
+    )?;
     let mut options = super::build::BuildOptions::default();
     let (context, mut dockerfile, args, target) = match value {
         Value::Mapping(long) => {
