@@ -341,25 +341,19 @@ fn down_t_overrides_a_services_stop_grace_period() {
     if !docker::ready() {
         return;
     }
-    let name = unique("it-grace");
-    let compose_project = format!("{name}-dev");
-    let mut cleanup = Cleanup::default();
-    cleanup.compose_project(&compose_project);
-    let project = Project::new()
-        .env("STEVEDORE_PROJECT_NAME", &name)
-        .file("environments/dev/Procfile", "web: true\n")
-        .file(
-            "docker/app/dev/docker-compose.yml",
-            "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"600\"]\n    \
-             stop_grace_period: 5m\n",
-        );
+    let dev = crate::support::docker::ComposeDev::new(
+        "it-grace",
+        "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"600\"]\n    \
+         stop_grace_period: 5m\n",
+    );
+    let (project, compose_project) = (&dev.project, dev.compose_project.as_str());
     project
-        .run(["start", "dev", "--detach", "-p", &compose_project])
+        .run(["start", "dev", "--detach", "-p", compose_project])
         .success();
-    let mut down = project.command(["down", "dev", "-t", "1", "-p", &compose_project]);
+    let mut down = project.command(["down", "dev", "-t", "1", "-p", compose_project]);
     down.env("CI", "true");
     // Far below the five minutes the service asks for: only ignoring `-t` reaches it.
     let out = crate::support::stall::guarded(down, Duration::from_secs(120));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(compose_project_objects("container", &compose_project).is_empty());
+    assert!(compose_project_objects("container", compose_project).is_empty());
 }

@@ -137,21 +137,15 @@ fn run_of_a_service_with_a_profile_enables_it() {
     if !docker::ready() {
         return;
     }
-    let name = unique("it-oneoff-profile");
-    let compose_project = format!("{name}-dev");
-    let mut cleanup = Cleanup::default();
-    cleanup.compose_project(&compose_project);
-    let project = Project::new()
-        .env("STEVEDORE_PROJECT_NAME", &name)
-        .file("environments/dev/Procfile", "web: true\n")
-        .file(
-            "docker/app/dev/docker-compose.yml",
-            "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"60\"]\n  \
-             migrate:\n    image: busybox:1.36\n    profiles: [tools]\n    \
-             command: [\"echo\", \"migrated by the tools profile\"]\n",
-        );
+    let dev = crate::support::docker::ComposeDev::new(
+        "it-oneoff-profile",
+        "services:\n  app:\n    image: busybox:1.36\n    command: [\"sleep\", \"60\"]\n  \
+         migrate:\n    image: busybox:1.36\n    profiles: [tools]\n    \
+         command: [\"echo\", \"migrated by the tools profile\"]\n",
+    );
+    let (project, compose_project) = (&dev.project, dev.compose_project.as_str());
     let out = project
-        .run(["run", "dev", "migrate", "-T", "-p", &compose_project])
+        .run(["run", "dev", "migrate", "-T", "-p", compose_project])
         .success();
     assert!(
         out.stdout.contains("migrated by the tools profile"),

@@ -139,3 +139,32 @@ pub fn unique(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A project whose `dev` environment is `compose` alone (images it names must exist), with a
+/// compose project name of its own that is cleaned up when this is dropped.
+pub struct ComposeDev {
+    /// The project.
+    pub project: super::Project,
+    /// `-p` for its commands.
+    pub compose_project: String,
+    _cleanup: Cleanup,
+}
+
+impl ComposeDev {
+    /// `docker/app/dev/docker-compose.yml` holding `compose`; names start with `prefix`.
+    pub fn new(prefix: &str, compose: &str) -> ComposeDev {
+        let name = unique(prefix);
+        let compose_project = format!("{name}-dev");
+        let mut cleanup = Cleanup::default();
+        cleanup.compose_project(&compose_project);
+        let project = super::Project::new()
+            .env("STEVEDORE_PROJECT_NAME", &name)
+            .file("environments/dev/Procfile", "web: true\n")
+            .file("docker/app/dev/docker-compose.yml", compose);
+        ComposeDev {
+            project,
+            compose_project,
+            _cleanup: cleanup,
+        }
+    }
+}
