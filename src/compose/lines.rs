@@ -305,7 +305,12 @@ unsafe fn convert(event: &unsafe_sys::yaml_event_t) -> (Event, bool) {
         match event.type_ {
             unsafe_sys::YAML_SCALAR_EVENT => {
                 let data = &event.data.scalar;
-                let bytes = std::slice::from_raw_parts(data.value, data.length as usize);
+                // A slice may never start at null, not even an empty one.
+                let bytes: &[u8] = if data.value.is_null() {
+                    &[]
+                } else {
+                    std::slice::from_raw_parts(data.value, data.length as usize)
+                };
                 (
                     Kind::Scalar(String::from_utf8_lossy(bytes).into_owned()),
                     c_string(data.anchor),
