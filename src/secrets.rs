@@ -212,15 +212,30 @@ fn holds_token(text: &str) -> bool {
 /// Up to [`SNIFF_BYTES`] of the file at `path`, when it is a regular file of at most
 /// [`SNIFF_MAX_FILE`] bytes.
 pub fn read_head(path: &Path) -> Option<Vec<u8>> {
+    read_head_checked(path).ok().flatten()
+}
+
+/// [`read_head`], telling a file that cannot be read (`Err`) from one that is not sniffed.
+fn read_head_checked(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() || meta.len() > SNIFF_MAX_FILE {
-        return None;
+        return Ok(None);
     }
     let mut head = Vec::with_capacity(SNIFF_BYTES.min(meta.len() as usize));
-    file.take(SNIFF_BYTES as u64).read_to_end(&mut head).ok()?;
-    Some(head)
+    file.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    Ok(Some(head))
+}
+
+/// What a scan of a build context found.
+#[derive(Debug, Default)]
+pub struct ContextScan {
+    /// Files that look like secrets.
+    pub hits: Vec<SecretHit>,
+    /// The first file whose head could not be read (relative path, why): the scan opens
+    /// nearly every file anyway, so a file the user cannot read is found here at no cost.
+    pub unreadable: Option<(String, std::io::Error)>,
 }
 
 /// Check every file in `rel_paths` (relative to `root`); files listed in `allowed` (relative to
@@ -233,6 +248,26 @@ pub fn scan<'a>(
     scan_with(root, rel_paths, allowed, true)
 }
 
+/// [`scan`], also noting the first file that cannot be read. Files refused by name, templates
+/// and allowed files are not opened, so they are not checked for readability here.
+pub fn scan_context<'a>(
+    root: &Path,
+    rel_paths: impl IntoIterator<Item = &'a str>,
+    allowed: &[PathBuf],
+) -> ContextScan {
+    let mut unreadable = None;
+    let hits = scan_paths(root, rel_paths, allowed, |rel| {
+        match read_head_checked(&root.join(rel)) {
+            Ok(head) => head,
+            Err(err) => {
+                unreadable.get_or_insert((rel.to_owned(), err));
+                None
+            }
+        }
+    });
+    ContextScan { hits, unreadable }
+}
+
 /// [`scan`], with reading file heads switchable so `bench/secret-sniff.sh` can price it (without
 /// it only the name rules run).
 #[doc(hidden)]
@@ -241,6 +276,22 @@ pub fn scan_with<'a>(
     rel_paths: impl IntoIterator<Item = &'a str>,
     allowed: &[PathBuf],
     sniff_content: bool,
+) -> Vec<SecretHit> {
+    scan_paths(root, rel_paths, allowed, |rel| {
+        if sniff_content {
+            read_head(&root.join(rel))
+        } else {
+            None
+        }
+    })
+}
+
+/// Classify each path not in `allowed`, reading heads with `head`.
+fn scan_paths<'a>(
+    root: &Path,
+    rel_paths: impl IntoIterator<Item = &'a str>,
+    allowed: &[PathBuf],
+    mut head: impl FnMut(&str) -> Option<Vec<u8>>,
 ) -> Vec<SecretHit> {
     let allowed: Vec<PathBuf> = allowed
         .iter()
@@ -255,15 +306,7 @@ pub fn scan_with<'a>(
     rel_paths
         .into_iter()
         .filter(|rel| !allowed.contains(&normalise(&root.join(rel))))
-        .filter_map(|rel| {
-            classify(rel, || {
-                if sniff_content {
-                    read_head(&root.join(rel))
-                } else {
-                    None
-                }
-            })
-        })
+        .filter_map(|rel| classify(rel, || head(rel)))
         .collect()
 }
 
@@ -416,6 +459,22 @@ mod tests {
             root.join("app/.env"),
         ];
         assert!(scan(root, files, &allowed).is_empty());
+    }
+
+    #[test]
+    fn a_context_scan_names_the_first_file_it_cannot_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::write(root.join("a.txt"), "plain\n").expect("write");
+        // Listed, then gone (or unreadable): the scan, which opens it for its head, says so.
+        let found = scan_context(root, ["a.txt", "gone.txt", "also-gone.txt"], &[]);
+        assert!(found.hits.is_empty());
+        let (rel, err) = found.unreadable.expect("an unreadable file");
+        assert_eq!(
+            (rel.as_str(), err.kind()),
+            ("gone.txt", std::io::ErrorKind::NotFound)
+        );
+        assert!(scan_context(root, ["a.txt"], &[]).unreadable.is_none());
     }
 
     #[test]

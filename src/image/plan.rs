@@ -276,7 +276,8 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             .iter()
             .filter(|e| e.kind == EntryKind::File)
             .map(|e| e.rel_path.as_str());
-        let hits = secrets::scan(&target.context_root, files, allowed);
+        let scan = secrets::scan_context(&target.context_root, files, allowed);
+        let hits = scan.hits;
         if !hits.is_empty() {
             return Err(CommandError::new(
                 ExitStatus::InvalidInput,
@@ -296,37 +297,28 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             .unwrap_or(&ignore_file)
             .to_string_lossy()
             .into_owned();
-        check_readable(&target, &entries, &ignore_name)?;
+        if let Some((rel, err)) = scan.unreadable {
+            return Err(unreadable(&target, &rel, &err, &ignore_name).into());
+        }
         prepared.push(Prepared { target, entries });
     }
     Ok(prepared)
 }
 
-/// Every file of the context opens for reading, so an unreadable one stops the build here,
-/// naming it, before the daemon is contacted (half a context sent would be worse).
-fn check_readable(
-    target: &Target,
-    entries: &[ContextEntry],
-    ignore_file: &str,
-) -> anyhow::Result<()> {
-    for entry in entries.iter().filter(|e| e.kind == EntryKind::File) {
-        let path = target.context_root.join(&entry.rel_path);
-        if let Err(err) = std::fs::File::open(&path) {
-            return Err(CommandError::new(
-                ExitStatus::InvalidInput,
-                format!(
-                    "cannot read {} for the build context of {} ({}): {err}. Make it readable \
-                     (e.g. `chmod a+r {}`), or leave it out of the context with a line `{}` in \
-                     {ignore_file}",
-                    path.display(),
-                    target.service,
-                    target.tag,
-                    path.display(),
-                    entry.rel_path,
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
+/// The error for a context file that cannot be read: found by the secret scan, which opens
+/// nearly every file anyway, before the daemon is contacted (half a context sent would be
+/// worse; a file the scan does not open is caught while it is sent).
+fn unreadable(target: &Target, rel: &str, err: &std::io::Error, ignore_file: &str) -> CommandError {
+    let path = target.context_root.join(rel);
+    CommandError::new(
+        ExitStatus::InvalidInput,
+        format!(
+            "cannot read {} for the build context of {} ({}): {err}. Make it readable (e.g. \
+             `chmod a+r {}`), or leave it out of the context with a line `{rel}` in {ignore_file}",
+            path.display(),
+            target.service,
+            target.tag,
+            path.display(),
+        ),
+    )
 }
