@@ -69,7 +69,7 @@ pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineErro
 /// Pull `reference` from its registry (anonymously; private images need `docker login` and
 /// `docker pull`). Progress is not reported: a service image is usually small or cached.
 pub async fn pull(docker: &Docker, reference: &str) -> Result<(), EngineError> {
-    use futures_util::TryStreamExt;
+    let idle = super::stream_idle()?;
     let builder = bollard::query_parameters::CreateImageOptionsBuilder::default();
     // A digest reference is pulled as written; a tag goes in its own parameter.
     let options = if reference.contains('@') {
@@ -78,11 +78,23 @@ pub async fn pull(docker: &Docker, reference: &str) -> Result<(), EngineError> {
         let (repository, tag) = split_reference(reference);
         builder.from_image(repository).tag(tag).build()
     };
-    docker
-        .create_image(Some(options), None, None)
-        .try_for_each(|_| async { Ok(()) })
-        .await?;
-    Ok(())
+    let mut stream = docker.create_image(Some(options), None, None);
+    // Bounded by silence, not by a total: a big image on a slow link takes long, honestly.
+    loop {
+        match super::next_within(&mut stream, idle).await {
+            Ok(Some(item)) => {
+                item?;
+            }
+            Ok(None) => return Ok(()),
+            Err(()) => {
+                return Err(EngineError::Stalled {
+                    what: format!("pulling {reference}"),
+                    idle,
+                    host: super::docker_host(),
+                });
+            }
+        }
+    }
 }
 
 /// Remove the tag `reference` (the image goes when no other tag holds it). `force` also

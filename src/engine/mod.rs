@@ -65,12 +65,74 @@ pub enum EngineError {
         /// The environment (for the hint).
         env: String,
     },
+    /// A streaming answer (a pull's progress) stopped coming.
+    #[error(
+        "the Docker Engine at {host} sent nothing for {} while {what}: it is stalled, or so is \
+         the registry behind it. Check the Engine (`docker info`) and the network, then run the \
+         command again (`{IDLE_VARIABLE}` sets how long a silence is allowed)",
+        crate::compose::format_duration(*.idle)
+    )]
+    Stalled {
+        /// What it was doing, e.g. `pulling redis:7`.
+        what: String,
+        /// How long it was silent.
+        idle: Duration,
+        /// Where the Engine is.
+        host: String,
+    },
+    /// `STEVEDORE_ENGINE_IDLE_TIMEOUT` is not a duration.
+    #[error("{IDLE_VARIABLE}={value}: {problem}; write a duration such as 30s, 10m or 1h")]
+    BadIdleTimeout {
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl Coded for EngineError {
     fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Engine
+        match self {
+            EngineError::Stalled { .. } => ExitStatus::TimedOut,
+            EngineError::BadIdleTimeout { .. } => ExitStatus::InvalidInput,
+            _ => ExitStatus::Engine,
+        }
     }
+}
+
+/// The variable that sets how long a streaming Engine answer may stay silent.
+pub const IDLE_VARIABLE: &str = "STEVEDORE_ENGINE_IDLE_TIMEOUT";
+
+/// How long a streaming Engine answer may stay silent by default: a pull or push reports
+/// progress far more often than this while bytes move.
+pub const DEFAULT_STREAM_IDLE: Duration = Duration::from_secs(10 * 60);
+
+/// How long a pull's or a push's progress stream may stay silent before it counts as stalled:
+/// [`IDLE_VARIABLE`], else [`DEFAULT_STREAM_IDLE`]. (Builds are bounded by their deadline
+/// instead: a long `RUN` step is silent and honest.)
+pub fn stream_idle() -> Result<Duration, EngineError> {
+    match std::env::var(IDLE_VARIABLE) {
+        Ok(value) if !value.trim().is_empty() => match crate::compose::parse_duration(&value) {
+            Ok(idle) if !idle.is_zero() => Ok(idle),
+            Ok(_) => Err(EngineError::BadIdleTimeout {
+                value,
+                problem: "zero would call every stream stalled".into(),
+            }),
+            Err(problem) => Err(EngineError::BadIdleTimeout { value, problem }),
+        },
+        _ => Ok(DEFAULT_STREAM_IDLE),
+    }
+}
+
+/// The next item of `stream`, or `Err(())` when none came within `idle`.
+pub async fn next_within<S: futures_util::Stream + Unpin>(
+    stream: &mut S,
+    idle: Duration,
+) -> Result<Option<S::Item>, ()> {
+    use futures_util::StreamExt;
+    tokio::time::timeout(idle, stream.next())
+        .await
+        .map_err(|_| ())
 }
 
 /// An Engine API error in words; a request that got no answer says so and where.

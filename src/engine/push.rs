@@ -5,7 +5,6 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::PushImageOptionsBuilder;
-use futures_util::StreamExt;
 
 use crate::exit::{Coded, ExitStatus};
 
@@ -33,6 +32,9 @@ pub enum PushError {
         /// bollard's error.
         source: bollard::errors::Error,
     },
+    /// The push's progress stopped coming (see [`super::stream_idle`]), or its setting is bad.
+    #[error(transparent)]
+    Stream(#[from] super::EngineError),
 }
 
 impl Coded for PushError {
@@ -40,6 +42,7 @@ impl Coded for PushError {
         match self {
             PushError::Registry { .. } => ExitStatus::Registry,
             PushError::Engine { .. } => ExitStatus::Engine,
+            PushError::Stream(err) => err.exit_status(),
         }
     }
 }
@@ -80,11 +83,25 @@ pub async fn push(
     mut progress: impl FnMut(PushProgress),
 ) -> Result<PushSummary, PushError> {
     let docker = docker.clone().with_timeout(PUSH_TIMEOUT);
+    let idle = super::stream_idle()?;
     let reference = format!("{repository}:{tag}");
     let options = PushImageOptionsBuilder::default().tag(tag).build();
     let mut stream = docker.push_image(repository, Some(options), credentials);
     let mut summary = PushSummary::default();
-    while let Some(item) = stream.next().await {
+    // Bounded by silence, not by a total: a big layer on a slow link takes long, honestly.
+    loop {
+        let item = match super::next_within(&mut stream, idle).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(()) => {
+                return Err(super::EngineError::Stalled {
+                    what: format!("pushing {reference}"),
+                    idle,
+                    host: super::docker_host(),
+                }
+                .into());
+            }
+        };
         match item {
             Ok(info) => {
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {

@@ -7,7 +7,7 @@ use bollard::Docker;
 
 use super::scope::EnvScope;
 use crate::compose::runtime::PullPolicy;
-use crate::engine::images;
+use crate::engine::{EngineError, images};
 use crate::exit::{CommandError, ExitStatus};
 use crate::image::{self, BuildOptions};
 use crate::output::Event;
@@ -52,15 +52,25 @@ pub async fn ensure_images(
         } else if policy == Some(PullPolicy::Always) || !ids.contains_key(name) {
             pulled = true;
             emit(Event::step(format!("Pulling {reference} for {name}")));
-            images::pull(docker, reference).await.map_err(|err| {
-                CommandError::new(
-                    ExitStatus::Engine,
-                    format!(
-                        "service `{name}` runs image {reference}, which is not on this machine \
-                         and could not be pulled ({err}). Pull or build it, then start again"
-                    ),
-                )
-            })?;
+            images::pull(docker, reference)
+                .await
+                .map_err(|err| -> anyhow::Error {
+                    match err {
+                        // A stall and a bad setting say what to do themselves, with their code.
+                        EngineError::Stalled { .. } | EngineError::BadIdleTimeout { .. } => {
+                            err.into()
+                        }
+                        err => CommandError::new(
+                            ExitStatus::Engine,
+                            format!(
+                                "service `{name}` runs image {reference}, which is not on this \
+                                 machine and could not be pulled ({err}). Pull or build it, then \
+                                 start again"
+                            ),
+                        )
+                        .into(),
+                    }
+                })?;
         }
     }
     if to_build.is_empty() {

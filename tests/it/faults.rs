@@ -345,6 +345,85 @@ fn a_build_whose_engine_stalls_mid_answer_ends_at_its_timeout_with_nothing_tagge
         .success();
 }
 
+/// Pulls and pushes are bounded by silence (`STEVEDORE_ENGINE_IDLE_TIMEOUT`, 10 minutes by
+/// default), not by a total: an Engine whose progress stream stops after the headers ends
+/// `start`'s pull and `publish`'s push with exit 8, naming the image; `publish` records nothing.
+#[test]
+fn a_pull_or_push_whose_engine_goes_silent_ends_after_the_idle_timeout() {
+    if !docker::ready() {
+        return;
+    }
+    let Some(registry) = crate::support::registry::Registry::start() else {
+        return;
+    };
+    let stalling = StallingEngine::start_after_headers(&["/images/create", "/push"]);
+
+    // `start` pulls a missing image: the Engine's answer stops after its headers.
+    let image = "stevedore-test/never-here:1";
+    let dev = crate::support::docker::ComposeDev::new(
+        "it-pull-stall",
+        &format!("services:\n  app:\n    image: {image}\n"),
+    );
+    let mut start = dev.project.command([
+        "start",
+        "dev",
+        "--detach",
+        "-p",
+        dev.compose_project.as_str(),
+    ]);
+    start
+        .env("DOCKER_HOST", &stalling.host)
+        .env("STEVEDORE_ENGINE_IDLE_TIMEOUT", "3s");
+    let out = guarded(start, Duration::from_secs(90));
+    assert_eq!(out.code, Some(8), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("sent nothing for 3s while pulling {image}"))
+            && out.stderr.contains("STEVEDORE_ENGINE_IDLE_TIMEOUT"),
+        "{}",
+        out.stderr
+    );
+
+    // `publish` pushes through the same Engine: exit 8, nothing recorded, no git refs pushed.
+    let setup = crate::publish::released(&registry, None);
+    let mut publish = setup.project.command(["publish", "prod", "1.0.0"]);
+    publish
+        .env("DOCKER_HOST", &stalling.host)
+        .env("STEVEDORE_ENGINE_IDLE_TIMEOUT", "3s");
+    let out = guarded(publish, Duration::from_secs(90));
+    assert_eq!(out.code, Some(8), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("sent nothing for 3s while pushing"),
+        "{}",
+        out.stderr
+    );
+    assert!(!crate::publish::tag_message(&setup.project).contains("Digests:"));
+    assert!(crate::publish::remote_refs(setup.remote.path()).is_empty());
+    let stalled = stalling.stalled();
+    assert!(
+        stalled.iter().any(|l| l.contains("/images/create"))
+            && stalled.iter().any(|l| l.contains("/push")),
+        "{stalled:?}"
+    );
+
+    // A value that is not a duration is refused, naming the variable.
+    let mut bad = dev.project.command([
+        "start",
+        "dev",
+        "--detach",
+        "-p",
+        dev.compose_project.as_str(),
+    ]);
+    bad.env("STEVEDORE_ENGINE_IDLE_TIMEOUT", "soon");
+    let out = guarded(bad, Duration::from_secs(90));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("STEVEDORE_ENGINE_IDLE_TIMEOUT=soon"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn deploy_ends_at_its_deadline_counts_throttling_and_the_rollback_shares_the_deadline() {
     let Some((rig, _)) = crate::deploy::running_one() else {

@@ -205,19 +205,27 @@ fn serve<C: Conn>(
     let mut client_read = client.dup()?;
     let mut upstream_write = upstream.try_clone()?;
     let up = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut client_read, &mut upstream_write);
-        let _ = upstream_write.shutdown(if cut_after_headers {
-            Shutdown::Both
+        let sent = std::io::copy(&mut client_read, &mut upstream_write);
+        if cut_after_headers {
+            // The Engine may have ended its side already (a failed pull): the client still
+            // hears nothing until it hangs up itself.
+            if sent.is_err() {
+                swallow(&mut client_read);
+            }
+            let _ = upstream_write.shutdown(Shutdown::Both);
         } else {
-            Shutdown::Write
-        });
+            let _ = upstream_write.shutdown(Shutdown::Write);
+        }
     });
     let mut client_write = client;
     if cut_after_headers {
         pass_headers_only(&mut upstream, &mut client_write);
-    } else {
-        let _ = std::io::copy(&mut upstream, &mut client_write);
+        // Silence until the client gives up, however the Engine's side ended.
+        let _ = up.join();
+        let _ = client_write.close(Shutdown::Both);
+        return Ok(());
     }
+    let _ = std::io::copy(&mut upstream, &mut client_write);
     let _ = client_write.close(Shutdown::Both);
     let _ = up.join();
     Ok(())
