@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -83,7 +82,7 @@ impl EcrServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let (stop, mut stopped) = oneshot::channel::<()>();
+        let (stop, stopped) = oneshot::channel::<()>();
         let shared = state.clone();
         let thread = std::thread::Builder::new()
             .name("ecr-server".into())
@@ -92,32 +91,18 @@ impl EcrServer {
                     let Ok(listener) = TcpListener::from_std(listener) else {
                         return;
                     };
-                    let mut connections = tokio::task::JoinSet::new();
-                    loop {
-                        tokio::select! {
-                            _ = &mut stopped => break,
-                            accepted = listener.accept() => {
-                                let Ok((socket, _)) = accepted else { continue };
-                                let state = shared.clone();
-                                let config = config.clone();
-                                connections.spawn(async move {
-                                    let service = hyper::service::service_fn(move |request| {
-                                        let state = state.clone();
-                                        let config = config.clone();
-                                        async move {
-                                            Ok::<_, std::convert::Infallible>(
-                                                answer(request, &state, &config).await,
-                                            )
-                                        }
-                                    });
-                                    let _ = hyper::server::conn::http1::Builder::new()
-                                        .serve_connection(TokioIo::new(socket), service)
-                                        .await;
-                                });
+                    super::s3::accept::serve_http1(listener, stopped, move || {
+                        let (state, config) = (shared.clone(), config.clone());
+                        hyper::service::service_fn(move |request| {
+                            let (state, config) = (state.clone(), config.clone());
+                            async move {
+                                Ok::<_, std::convert::Infallible>(
+                                    answer(request, &state, &config).await,
+                                )
                             }
-                        }
-                    }
-                    connections.abort_all();
+                        })
+                    })
+                    .await;
                 });
             })?;
         Ok(EcrServer {

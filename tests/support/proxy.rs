@@ -39,18 +39,9 @@ impl Proxy {
 
 fn serve(client: TcpStream, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let end = line == "\r\n" || line == "\n";
-        head.push(line);
-        if end {
-            break;
-        }
-    }
+    let Some(head) = read_request_head(&mut reader)? else {
+        return Ok(());
+    };
     let request_line = head[0].trim_end().to_owned();
     if let Ok(mut log) = log.lock() {
         log.push(request_line.clone());
@@ -124,4 +115,21 @@ fn pipe(client: TcpStream, mut upstream: TcpStream, first: &[u8]) -> std::io::Re
     let _ = client_write.shutdown(Shutdown::Both);
     let _ = up.join();
     Ok(())
+}
+
+/// The request line and header lines of an HTTP request, the blank line last; `None` when the
+/// client hung up first.
+pub fn read_request_head(reader: &mut impl BufRead) -> std::io::Result<Option<Vec<String>>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let end = line == "\r\n" || line == "\n";
+        head.push(line);
+        if end {
+            return Ok(Some(head));
+        }
+    }
 }

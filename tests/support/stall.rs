@@ -5,12 +5,13 @@
 //! headers ([`StallingEngine`]). Both live as long as the test process; their threads end when
 //! the client hangs up.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, Mutex};
 
 use super::endpoints::SOCKET as DOCKER_SOCKET;
+use super::proxy::read_request_head;
 
 /// A listener that accepts and never answers.
 pub struct Silent {
@@ -162,18 +163,9 @@ fn serve<C: Conn>(
     log: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.dup()?);
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let end = line == "\r\n" || line == "\n";
-        head.push(line);
-        if end {
-            break;
-        }
-    }
+    let Some(head) = read_request_head(&mut reader)? else {
+        return Ok(());
+    };
     let request_line = head[0].trim_end().to_owned();
     let marked = markers.iter().any(|m| request_line.contains(m.as_str()));
     if marked && let Ok(mut log) = log.lock() {

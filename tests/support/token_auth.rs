@@ -20,7 +20,6 @@ use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -94,7 +93,7 @@ impl TokenServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
-        let (stop, mut stopped) = oneshot::channel::<()>();
+        let (stop, stopped) = oneshot::channel::<()>();
         let counts = (issued.clone(), refused.clone());
         let thread = std::thread::Builder::new()
             .name("token-server".into())
@@ -103,27 +102,14 @@ impl TokenServer {
                     let Ok(listener) = TcpListener::from_std(listener) else {
                         return;
                     };
-                    let mut connections = tokio::task::JoinSet::new();
-                    loop {
-                        tokio::select! {
-                            _ = &mut stopped => break,
-                            accepted = listener.accept() => {
-                                let Ok((socket, _)) = accepted else { continue };
-                                let signer = signer.clone();
-                                let counts = counts.clone();
-                                connections.spawn(async move {
-                                    let service = hyper::service::service_fn(move |request| {
-                                        let answer = answer(&request, &signer, &counts);
-                                        async move { Ok::<_, std::convert::Infallible>(answer) }
-                                    });
-                                    let _ = hyper::server::conn::http1::Builder::new()
-                                        .serve_connection(TokioIo::new(socket), service)
-                                        .await;
-                                });
-                            }
-                        }
-                    }
-                    connections.abort_all();
+                    super::s3::accept::serve_http1(listener, stopped, move || {
+                        let (signer, counts) = (signer.clone(), counts.clone());
+                        hyper::service::service_fn(move |request| {
+                            let answer = answer(&request, &signer, &counts);
+                            async move { Ok::<_, std::convert::Infallible>(answer) }
+                        })
+                    })
+                    .await;
                 });
             })
             .expect("token server thread");
