@@ -2,24 +2,11 @@
 //! bind mounts, stage targets, the classic fallback, and an unavailable `# syntax=` frontend.
 
 use crate::support::Project;
-use crate::support::docker::{self, Cleanup, docker as cli, unique};
+use crate::support::docker::{self, Cleanup, cat, docker as cli, unique};
 
 /// A project whose dev app image is built from `dockerfile`; returns it and the image tag.
 fn project(cleanup: &mut Cleanup, dockerfile: &str) -> (Project, String) {
-    let name = unique("it-bk");
-    let tag = format!("{name}-app:dev");
-    cleanup.image(&tag);
-    let project = Project::new()
-        .env("STEVEDORE_PROJECT_NAME", &name)
-        .env("STEVEDORE_BUILDER", "")
-        .env("DOCKER_BUILDKIT", "")
-        .file("environments/dev/Procfile", "web: true\n")
-        .file("docker/app/dev/Dockerfile", dockerfile);
-    (project, tag)
-}
-
-fn cat(tag: &str, path: &str) -> String {
-    cli(&["run", "--rm", tag, "cat", path]).expect("run")
+    crate::support::docker::dockerfile_project(cleanup, "it-bk", dockerfile)
 }
 
 #[test]

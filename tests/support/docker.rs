@@ -168,3 +168,27 @@ impl ComposeDev {
         }
     }
 }
+
+/// A project whose dev app image is built from `dockerfile` with the builder left to
+/// stevedore's choice; returns it and the image tag (removed with `cleanup`).
+pub fn dockerfile_project(
+    cleanup: &mut Cleanup,
+    prefix: &str,
+    dockerfile: &str,
+) -> (super::Project, String) {
+    let name = unique(prefix);
+    let tag = format!("{name}-app:dev");
+    cleanup.image(&tag);
+    let project = super::Project::new()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("STEVEDORE_BUILDER", "")
+        .env("DOCKER_BUILDKIT", "")
+        .file("environments/dev/Procfile", "web: true\n")
+        .file("docker/app/dev/Dockerfile", dockerfile);
+    (project, tag)
+}
+
+/// The file at `path` in image `tag`.
+pub fn cat(tag: &str, path: &str) -> String {
+    docker(&["run", "--rm", tag, "cat", path]).expect("run")
+}
