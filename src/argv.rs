@@ -8,41 +8,16 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-/// Subcommands of the canonical `stevedore` surface (including clap's `help`).
-const COMMANDS: &[&str] = &[
-    "image",
-    "start",
-    "stop",
-    "down",
-    "restart",
-    "status",
-    "env",
-    "versions",
-    "prune",
-    "create",
-    "terminate",
-    "swap",
-    "scale",
-    "wait",
-    "logs",
-    "lock",
-    "health",
-    "events",
-    "shell",
-    "run",
-    "task",
-    "release",
-    "publish",
-    "bundle",
-    "deploy",
-    "rollback",
-    "history",
-    "config",
-    "doctor",
-    "completions",
-    "man",
-    "help",
-];
+/// Whether `word` is a subcommand of the canonical `stevedore` surface (or clap's `help`),
+/// as the clap model in [`crate::cli`] defines it: one list, so a new command is never
+/// mistaken for an environment name.
+fn is_command(word: &str) -> bool {
+    use clap::CommandFactory;
+    word == "help"
+        || crate::cli::Cli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == word || c.get_all_aliases().any(|a| a == word))
+}
 
 /// Commands that may follow an environment name: `stevedore dev start`.
 pub const ENV_FIRST: &[&str] = &[
@@ -142,7 +117,7 @@ fn rewrite_stevedore(mut out: Vec<OsString>, rest: Vec<OsString>) -> Invocation 
         return Invocation::Parse(out);
     };
     let word = rest[first].to_string_lossy().into_owned();
-    if COMMANDS.contains(&word.as_str()) || word.starts_with('-') {
+    if word.starts_with('-') || is_command(&word) {
         out.extend(rest);
         return Invocation::Parse(out);
     }
@@ -229,6 +204,19 @@ fn program_name(program: &OsStr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_come_from_the_clap_model() {
+        for word in ENV_FIRST
+            .iter()
+            .chain(&["image", "swap", "lock", "doctor", "help"])
+        {
+            assert!(is_command(word), "{word}");
+        }
+        for word in ["dev", "prod", "check", "build:dev"] {
+            assert!(!is_command(word), "{word}");
+        }
+    }
 
     fn words(line: &str) -> Vec<OsString> {
         line.split_whitespace().map(OsString::from).collect()
