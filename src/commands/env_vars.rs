@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
     let scope = ctx.eb_target(&args.env).await?;
     let eb = &scope.clients.eb;
     let current = env_vars::list(eb, &scope.application, &scope.eb_environment).await?;
-    let (changes, timeout) = match args.action.unwrap_or(EnvVarsAction::List { show: false }) {
+    let (intent, timeout) = match args.action.unwrap_or(EnvVarsAction::List { show: false }) {
         EnvVarsAction::List { show } => return Ok(listing(&scope, &current, show)),
         EnvVarsAction::Set {
             assignments,
@@ -33,10 +33,10 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
                 let (name, value) = env_vars::parse_assignment(text)?;
                 wanted.push(env_vars::classify(&name, &value, plain)?);
             }
-            (env_vars::plan_set(&current, &wanted), timeout)
+            (Intent::Set(wanted), timeout)
         }
         EnvVarsAction::Unset { names, timeout } => {
-            let (changes, unknown) = env_vars::plan_unset(&current, &names);
+            let (_, unknown) = env_vars::plan_unset(&current, &names);
             if !unknown.is_empty() {
                 ctx.printer.emit(Event::warning(format!(
                     "{} has no variable {}",
@@ -44,37 +44,53 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
                     unknown.join(", ")
                 )));
             }
-            (changes, timeout)
+            (Intent::Unset(names), timeout)
         }
     };
+    let changes = intent.plan(&current);
     let deadline = started + scope.timeout(timeout.as_deref())?;
     if changes.is_empty() {
-        return Ok(Report::ok(
-            json!({"environment": scope.env_name, "eb_environment": scope.eb_environment, "changed": false}),
-            format!(
-                "Unchanged: {} already has these variables",
-                scope.eb_environment
-            ),
-        ));
+        return Ok(unchanged(&scope));
     }
     let emit = |e| ctx.printer.emit(e);
     let root = ctx.settings(Some(&args.env))?.project.root.clone();
-    let work = change(ctx, &scope, &changes, deadline);
+    let work = change(ctx, &scope, &intent, deadline);
     scope
         .locked("env", &root, !ctx.global.no_wait, deadline, &emit, work)
         .await
 }
 
-/// Write `changes` (the deploy lock held) and follow them to the end.
+/// What `set` or `unset` asks for; planned against the variables EB holds.
+enum Intent {
+    Set(Vec<EnvVar>),
+    Unset(Vec<String>),
+}
+
+impl Intent {
+    fn plan(&self, current: &[EnvVar]) -> Changes {
+        match self {
+            Intent::Set(wanted) => env_vars::plan_set(current, wanted),
+            Intent::Unset(names) => env_vars::plan_unset(current, names).0,
+        }
+    }
+}
+
+/// Plan `intent` again with the deploy lock held (another run may have changed the variables
+/// while this one waited for the lock), write the changes and follow them to the end.
 async fn change(
     ctx: &Context,
     scope: &EbTarget,
-    changes: &Changes,
+    intent: &Intent,
     deadline: Instant,
 ) -> anyhow::Result<Report> {
     let emit = |e| ctx.printer.emit(e);
     let eb = &scope.clients.eb;
     let state = scope.ready(deadline, &emit).await?;
+    let current = env_vars::list(eb, &scope.application, &scope.eb_environment).await?;
+    let changes = &intent.plan(&current);
+    if changes.is_empty() {
+        return Ok(unchanged(scope));
+    }
     ctx.printer.emit(Event::step(format!(
         "Updating {}'s variables: {} (values are not shown)",
         state.name,
@@ -102,6 +118,17 @@ async fn change(
         None => format!("Accepted: {} is applying the change", scope.eb_environment),
     };
     Ok(Report::ok(data, text))
+}
+
+/// The report when EB already holds what was asked.
+fn unchanged(scope: &EbTarget) -> Report {
+    Report::ok(
+        json!({"environment": scope.env_name, "eb_environment": scope.eb_environment, "changed": false}),
+        format!(
+            "Unchanged: {} already has these variables",
+            scope.eb_environment
+        ),
+    )
 }
 
 /// `A, B (reference); removing C`.

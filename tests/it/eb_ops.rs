@@ -180,6 +180,38 @@ fn create_env_vars_scale_wait_terminate() {
     p.run(["env", "prod", "set", "WORKERS=4"])
         .success()
         .stdout_has("Unchanged");
+    // Two terminals set the same value at once: the change is planned again under the deploy
+    // lock, so exactly one writes it and the other finds it done.
+    let runs: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            p.command(["env", "prod", "set", "WORKERS=8"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn env set")
+        })
+        .collect();
+    let outputs: Vec<std::process::Output> = runs
+        .into_iter()
+        .map(|child| child.wait_with_output().expect("wait"))
+        .collect();
+    for out in &outputs {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let unchanged = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stdout).contains("Unchanged"))
+        .count();
+    assert_eq!(unchanged, 1, "one run writes, the other finds it written");
+    assert_eq!(
+        option(&sim, ENV, PROPERTIES, "WORKERS").as_deref(),
+        Some("8")
+    );
     p.run(["env", "prod", "unset", "DB_PASSWORD", "LOG_LEVEL"])
         .success();
     let names: Vec<String> = sim
