@@ -57,6 +57,9 @@ pub struct BuildRequest {
     pub secrets: super::buildkit::secrets::BuildSecrets,
     /// Platform, cache sources, network, hosts, `/dev/shm` and SSH agents.
     pub settings: BuildSettings,
+    /// The AWS profile for ECR-hosted base images (the environment's; `None`: the SDK's
+    /// default chain).
+    pub aws_profile: Option<String>,
 }
 
 /// Build options that come from flags or a compose `build:` section alike.
@@ -321,7 +324,9 @@ pub async fn build(
     let dockerfile_text =
         std::fs::read_to_string(request.context_root.join(&request.dockerfile)).unwrap_or_default();
     let images = crate::registry::build_auth::base_images(&dockerfile_text, &request.build_args);
-    let credentials = crate::registry::build_auth::build_credentials(&images).await;
+    let profile = request.aws_profile.clone();
+    let credentials =
+        crate::registry::build_auth::build_credentials(&images, profile.as_deref()).await;
     if uses_buildkit(request.builder).await?
         && let Some(socket) = super::buildkit::daemon_socket()
         && buildkit_can(docker, &request, &mut progress).await?

@@ -32,6 +32,8 @@ pub struct BuildScope {
     pub env: Environment,
     /// The stevedore project name (local image tags).
     pub project_name: String,
+    /// The environment's AWS profile, for base images on ECR.
+    pub aws_profile: Option<String>,
 }
 
 impl BuildScope {
@@ -41,6 +43,7 @@ impl BuildScope {
             project: loaded.project.clone(),
             env: loaded.project.environment(env)?,
             project_name: loaded.project_name(),
+            aws_profile: loaded.settings().profile.get(),
         })
     }
 }
@@ -171,6 +174,7 @@ pub async fn build_prepared(
                 secrets
             },
             settings: target.settings.clone().overlaid(&options.settings),
+            aws_profile: scope.aws_profile.clone(),
         };
         let service = target.service.clone();
         // What the tag names before, so a cut build can say whether it changed it.

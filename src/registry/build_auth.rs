@@ -87,11 +87,15 @@ fn substitute(text: &str, args: &HashMap<String, String>) -> String {
 /// Credentials for each registry the base images live on, keyed as the daemon expects
 /// (`host[:port]`, Docker Hub's config key for Hub). Registries without credentials are left
 /// out (anonymous pulls); a failing credential helper is reported by the caller's pull error.
-pub async fn build_credentials(images: &[String]) -> HashMap<String, DockerCredentials> {
+/// ECR registries are logged in to with `aws_profile` (the environment's AWS profile).
+pub async fn build_credentials(
+    images: &[String],
+    aws_profile: Option<&str>,
+) -> HashMap<String, DockerCredentials> {
     let registries: BTreeSet<String> = images.iter().map(|i| credentials::registry_of(i)).collect();
     let mut found = HashMap::new();
     for registry in registries {
-        if let Some(creds) = registry_credentials(&registry).await {
+        if let Some(creds) = registry_credentials(&registry, aws_profile).await {
             found.insert(registry, creds);
         }
     }
@@ -99,10 +103,14 @@ pub async fn build_credentials(images: &[String]) -> HashMap<String, DockerCrede
 }
 
 /// The user's credentials for one registry (`host[:port]`, or Docker Hub's config key): from
-/// AWS for ECR, else from the Docker config. `None` means an anonymous pull.
-pub async fn registry_credentials(registry: &str) -> Option<DockerCredentials> {
+/// AWS for ECR (with `aws_profile`), else from the Docker config. `None` means an anonymous
+/// pull.
+pub async fn registry_credentials(
+    registry: &str,
+    aws_profile: Option<&str>,
+) -> Option<DockerCredentials> {
     let resolved = if credentials::is_ecr(registry) {
-        super::ecr::login(registry, None).await.ok()
+        super::ecr::login(registry, aws_profile).await.ok()
     } else {
         let key = registry.to_owned();
         tokio::task::spawn_blocking(move || credentials::resolve(&key))

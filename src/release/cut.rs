@@ -111,6 +111,7 @@ async fn build_versioned(
         env: scope.project.environment(&scope.env_name)?,
         project: scope.project.clone(),
         project_name: scope.project_name.clone(),
+        aws_profile: scope.aws_profile.clone(),
     };
     let options = BuildOptions {
         build_args: HashMap::from([(VERSION_BUILD_ARG.to_owned(), version.to_string())]),

@@ -22,6 +22,8 @@ pub struct ReleaseScope {
     pub env_tag: String,
     /// The services that have images, primary first.
     pub services: Vec<String>,
+    /// The environment's AWS profile (ECR base images of the versioned build).
+    pub aws_profile: Option<String>,
     /// The primary service (its directory holds the compose file).
     pub primary: String,
 }
@@ -105,6 +107,7 @@ impl ReleaseScope {
             env_tag: env_settings.env_tag.value.unwrap_or_else(|| env.to_owned()),
             services,
             primary,
+            aws_profile: loaded.settings().profile.get(),
         })
     }
 

@@ -141,3 +141,97 @@ fn wrong_aws_credentials_exit_5_with_the_aws_error() {
         .stderr_has("ecr:GetAuthorizationToken");
     assert!(server.repositories().is_empty());
 }
+
+/// A base image on ECR is pulled with the environment's AWS profile: the build logs in to ECR
+/// with that profile's credentials (here the only credentials there are). The classic builder:
+/// BuildKit in Engine 20.10 speaks only HTTPS to a registry named by a host name, and the rig's
+/// ECR-shaped registry is plain HTTP on loopback; BuildKit asks the same function
+/// (`registry_credentials` with the profile) when the daemon calls back.
+#[test]
+fn a_base_image_on_ecr_is_pulled_with_the_environments_aws_profile() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use crate::support::Project;
+    use crate::support::docker::{Cleanup, docker as cli};
+    use crate::support::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+
+    let Some((registry, server, password)) = ecr_rig(TWELVE_HOURS) else {
+        return;
+    };
+    let host = format!("{ECR_HOST}:{}", registry.port());
+    let name = docker::unique("it-ecrbase");
+    let base = format!("{host}/{name}-base:1");
+    let mut cleanup = Cleanup::default();
+    cleanup.image(&base);
+    cleanup.image(&format!("{name}-app:dev"));
+    // The base goes up with a login of the test's own, in a config the project never sees.
+    let config = tempfile::tempdir().expect("docker config");
+    let config = config.path().to_str().expect("utf8").to_owned();
+    let mut login = Command::new("docker")
+        .args([
+            "--config",
+            &config,
+            "login",
+            &host,
+            "-u",
+            "AWS",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker login");
+    login
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(password.as_bytes())
+        .expect("password");
+    let out = login.wait_with_output().expect("login");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cli(&["tag", "busybox:1.36", &base]).expect("tag");
+    cli(&["--config", &config, "push", &base]).expect("push the base image");
+    cli(&["rmi", &base]).expect("remove the local copy, so the build must pull");
+
+    // No AWS variables: the keys are only in the profile the environment names.
+    let project = Project::demo()
+        .env("STEVEDORE_PROJECT_NAME", &name)
+        .env("STEVEDORE_PROFILE", "ecr-build")
+        .env("AWS_ENDPOINT_URL_ECR", &server.endpoint_url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .home_file(
+            ".aws/credentials",
+            &format!(
+                "[ecr-build]\naws_access_key_id = {ACCESS_KEY_ID}\naws_secret_access_key = \
+                 {SECRET_ACCESS_KEY}\n"
+            ),
+        );
+    let arg = format!("BASE_IMAGE={base}");
+    let tokens = server.calls("GetAuthorizationToken");
+    let out = project
+        .run([
+            "image",
+            "build",
+            "dev",
+            "--builder",
+            "classic",
+            "--build-arg",
+            &arg,
+        ])
+        .success();
+    assert!(!out.stderr.contains(&password), "{}", out.stderr);
+    assert!(
+        server.calls("GetAuthorizationToken") > tokens,
+        "the build logged in to ECR"
+    );
+    assert!(
+        cli(&["image", "inspect", &base]).is_ok(),
+        "the daemon pulled the base"
+    );
+}

@@ -381,6 +381,7 @@ fn a_context_file_that_vanishes_during_the_upload_fails_the_build_and_tags_nothi
             builder,
             secrets: Default::default(),
             settings: Default::default(),
+            aws_profile: None,
         };
         let result = crate::deploy::runtime().block_on(async {
             let docker = stevedore::engine::connect().await.expect("engine");

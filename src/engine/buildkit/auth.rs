@@ -20,18 +20,21 @@ use crate::registry::credentials::DOCKER_HUB;
 /// registry looked up and found anonymous.
 pub struct RegistryAuth {
     known: Mutex<HashMap<String, Option<DockerCredentials>>>,
+    /// The AWS profile for ECR registries resolved on demand.
+    aws_profile: Option<String>,
 }
 
 impl RegistryAuth {
     /// Serves `resolved` (what the build already looked up), resolving other registries on
     /// demand.
-    pub fn new(resolved: &HashMap<String, DockerCredentials>) -> Self {
+    pub fn new(resolved: &HashMap<String, DockerCredentials>, aws_profile: Option<String>) -> Self {
         let known = resolved
             .iter()
             .map(|(registry, creds)| (registry.clone(), Some(creds.clone())))
             .collect();
         Self {
             known: Mutex::new(known),
+            aws_profile,
         }
     }
 
@@ -43,7 +46,8 @@ impl RegistryAuth {
         let creds = match known.get(&key) {
             Some(found) => found.clone(),
             None => {
-                let found = crate::registry::build_auth::registry_credentials(&key).await;
+                let profile = self.aws_profile.as_deref();
+                let found = crate::registry::build_auth::registry_credentials(&key, profile).await;
                 known.insert(key, found.clone());
                 found
             }
@@ -113,7 +117,7 @@ mod tests {
                 ..Default::default()
             },
         )]);
-        let auth = RegistryAuth::new(&resolved);
+        let auth = RegistryAuth::new(&resolved, None);
         assert_eq!(
             auth.credentials("127.0.0.1:5999").await,
             ("builder".to_owned(), "pw".to_owned())

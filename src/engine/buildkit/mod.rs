@@ -133,7 +133,7 @@ pub async fn build(
         session::SessionServices {
             dirs,
             secrets,
-            auth: auth::RegistryAuth::new(credentials),
+            auth: auth::RegistryAuth::new(credentials, request.aws_profile.clone()),
             ssh: Arc::new(ssh_agents),
         },
     )
