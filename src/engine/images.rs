@@ -66,9 +66,13 @@ pub async fn exists(docker: &Docker, reference: &str) -> Result<bool, EngineErro
     Ok(inspect(docker, reference).await?.is_some())
 }
 
-/// Pull `reference` from its registry (anonymously; private images need `docker login` and
-/// `docker pull`). Progress is not reported: a service image is usually small or cached.
-pub async fn pull(docker: &Docker, reference: &str) -> Result<(), EngineError> {
+/// Pull `reference` from its registry with `credentials` (`None`: anonymously). Progress is not
+/// reported: a service image is usually small or cached.
+pub async fn pull(
+    docker: &Docker,
+    reference: &str,
+    credentials: Option<bollard::auth::DockerCredentials>,
+) -> Result<(), EngineError> {
     let idle = super::stream_idle()?;
     let builder = bollard::query_parameters::CreateImageOptionsBuilder::default();
     // A digest reference is pulled as written; a tag goes in its own parameter.
@@ -78,7 +82,7 @@ pub async fn pull(docker: &Docker, reference: &str) -> Result<(), EngineError> {
         let (repository, tag) = split_reference(reference);
         builder.from_image(repository).tag(tag).build()
     };
-    let mut stream = docker.create_image(Some(options), None, None);
+    let mut stream = docker.create_image(Some(options), None, credentials);
     // Bounded by silence, not by a total: a big image on a slow link takes long, honestly.
     loop {
         match super::next_within(&mut stream, idle).await {

@@ -52,7 +52,13 @@ pub async fn ensure_images(
         } else if policy == Some(PullPolicy::Always) || !ids.contains_key(name) {
             pulled = true;
             emit(Event::step(format!("Pulling {reference} for {name}")));
-            images::pull(docker, reference)
+            // The user's credentials for the image's registry, as `docker compose pull` sends
+            // them (an ECR registry with the environment's AWS profile).
+            let registry = crate::registry::credentials::registry_of(reference);
+            let profile = scope.base.aws_profile.as_deref();
+            let credentials =
+                crate::registry::build_auth::registry_credentials(&registry, profile).await;
+            images::pull(docker, reference, credentials)
                 .await
                 .map_err(|err| -> anyhow::Error {
                     match err {

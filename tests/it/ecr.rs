@@ -149,9 +149,6 @@ fn wrong_aws_credentials_exit_5_with_the_aws_error() {
 /// (`registry_credentials` with the profile) when the daemon calls back.
 #[test]
 fn a_base_image_on_ecr_is_pulled_with_the_environments_aws_profile() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-
     use crate::support::Project;
     use crate::support::docker::{Cleanup, docker as cli};
     use crate::support::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY};
@@ -168,33 +165,7 @@ fn a_base_image_on_ecr_is_pulled_with_the_environments_aws_profile() {
     // The base goes up with a login of the test's own, in a config the project never sees.
     let config = tempfile::tempdir().expect("docker config");
     let config = config.path().to_str().expect("utf8").to_owned();
-    let mut login = Command::new("docker")
-        .args([
-            "--config",
-            &config,
-            "login",
-            &host,
-            "-u",
-            "AWS",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker login");
-    login
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(password.as_bytes())
-        .expect("password");
-    let out = login.wait_with_output().expect("login");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    docker::docker_login(&config, &host, "AWS", &password);
     cli(&["tag", "busybox:1.36", &base]).expect("tag");
     cli(&["--config", &config, "push", &base]).expect("push the base image");
     cli(&["rmi", &base]).expect("remove the local copy, so the build must pull");

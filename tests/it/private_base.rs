@@ -1,10 +1,8 @@
 //! A build whose base image lives on a password-protected registry (basic auth, or Bearer tokens
 //! from a token server): the daemon pulls it with the user's `docker login` credentials, which
 //! BuildKit asks for on the session (the Auth service) and the classic builder gets in
-//! `X-Registry-Config`.
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+//! `X-Registry-Config`. A compose service whose `image:` lives there is pulled by `start` with
+//! the same credentials.
 
 use crate::support::Project;
 use crate::support::docker::{self, Cleanup, docker as cli, unique};
@@ -53,33 +51,7 @@ fn builds_from_private_base(registry: &Registry, password: &str) {
     let project = Project::demo().env("STEVEDORE_PROJECT_NAME", &name);
     let config = project.home().join(".docker");
     let config = config.to_str().expect("utf8");
-    let mut login = Command::new("docker")
-        .args([
-            "--config",
-            config,
-            "login",
-            &registry.host(),
-            "-u",
-            "builder",
-        ])
-        .arg("--password-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker login");
-    login
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(password.as_bytes())
-        .expect("password");
-    let out = login.wait_with_output().expect("login");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    docker::docker_login(config, &registry.host(), "builder", password);
     cli(&["tag", "busybox:1.36", &base]).expect("tag");
     cli(&["--config", config, "push", &base]).expect("push the base image");
     cli(&["rmi", &base]).expect("remove the local copy, so the build must pull");
@@ -131,4 +103,56 @@ fn builds_from_private_base(registry: &Registry, password: &str) {
         assert_ne!(out.code, Some(0), "{builder}: {}", out.stderr);
         assert!(!out.stderr.contains(password), "{}", out.stderr);
     }
+}
+
+/// `start` pulls a service's private `image:` with the user's `docker login` credentials, as
+/// `docker compose up` does; logged out, the pull is refused (exit 4) and nothing is started.
+#[test]
+fn start_pulls_a_private_service_image_with_the_users_login() {
+    if !docker::ready() {
+        return;
+    }
+    let password = format!("pw-{}", unique("x"));
+    let Some(registry) = Registry::start_with_auth("puller", &password) else {
+        return;
+    };
+    let image = format!("{}/{}-svc:1", registry.host(), unique("it-privsvc"));
+    let mut cleanup = Cleanup::default();
+    cleanup.image(&image);
+    let dev = crate::support::docker::ComposeDev::new(
+        "it-privsvc",
+        &format!("services:\n  app:\n    image: {image}\n    command: [\"sleep\", \"60\"]\n"),
+    );
+    let config = dev.project.home().join(".docker");
+    let config = config.to_str().expect("utf8");
+    docker::docker_login(config, &registry.host(), "puller", &password);
+    cli(&["tag", "busybox:1.36", &image]).expect("tag");
+    cli(&["--config", config, "push", &image]).expect("push the service image");
+    cli(&["rmi", &image]).expect("remove the local copy, so start must pull");
+
+    let args = [
+        "start",
+        "dev",
+        "--detach",
+        "-p",
+        dev.compose_project.as_str(),
+    ];
+    let out = dev.project.run(args).success();
+    assert!(!out.stderr.contains(&password), "{}", out.stderr);
+    assert!(
+        cli(&["image", "inspect", &image]).is_ok(),
+        "start pulled it"
+    );
+    dev.project
+        .run(["down", "dev", "-p", dev.compose_project.as_str()])
+        .success();
+
+    cli(&["rmi", "-f", &image]).expect("remove the pulled image");
+    std::fs::remove_file(dev.project.home().join(".docker/config.json")).expect("log out");
+    let out = dev
+        .project
+        .run(args)
+        .code(4)
+        .stderr_has("could not be pulled");
+    assert!(!out.stderr.contains(&password), "{}", out.stderr);
 }

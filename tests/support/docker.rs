@@ -192,3 +192,35 @@ pub fn dockerfile_project(
 pub fn cat(tag: &str, path: &str) -> String {
     docker(&["run", "--rm", tag, "cat", path]).expect("run")
 }
+
+/// `docker --config <config> login <host> -u <user>` with the password on stdin.
+pub fn docker_login(config: &str, host: &str, user: &str, password: &str) {
+    use std::io::Write;
+    let mut login = Command::new("docker")
+        .args([
+            "--config",
+            config,
+            "login",
+            host,
+            "-u",
+            user,
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker login");
+    login
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(password.as_bytes())
+        .expect("password");
+    let out = login.wait_with_output().expect("login");
+    assert!(
+        out.status.success(),
+        "docker login {host}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
