@@ -96,9 +96,18 @@ impl Context {
         compose: &crate::cli::ComposeArgs,
         runtime: Runtime,
     ) -> anyhow::Result<EnvScope> {
+        self.env_scope_with(env, &self.compose_choice(compose), runtime)
+    }
+
+    /// [`Context::env_scope`] with a compose choice the command has adjusted.
+    fn env_scope_with(
+        &self,
+        env: &str,
+        choice: &ComposeChoice,
+        runtime: Runtime,
+    ) -> anyhow::Result<EnvScope> {
         let loaded = self.settings(Some(env))?;
-        let choice = self.compose_choice(compose);
-        scope::load(&loaded, env, &choice, runtime, &|event| {
+        scope::load(&loaded, env, choice, runtime, &|event| {
             self.printer.emit(event)
         })
     }
@@ -137,12 +146,11 @@ impl Context {
         compose: &crate::cli::ComposeArgs,
         request: oneoff::Request,
     ) -> anyhow::Result<Report> {
-        let emit = |event| self.printer.emit(event);
-        let loaded = self.settings(Some(env))?;
         // The service named is enabled whatever its profiles, as Compose's `run` does.
         let mut choice = self.compose_choice(compose);
         choice.targeted.extend(request.service.clone());
-        let scope = scope::load(&loaded, env, &choice, Runtime::Read, &emit)?;
+        let scope = self.env_scope_with(env, &choice, Runtime::Read)?;
+        let emit = |event| self.printer.emit(event);
         let docker = crate::engine::connect().await?;
         let output_to = |service: &str, stderr: bool, bytes: &[u8]| {
             self.printer.passthrough(service, stderr, bytes)

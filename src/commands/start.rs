@@ -9,7 +9,7 @@ use crate::engine;
 use crate::engine::logs::LogOptions;
 use crate::hint;
 use crate::lifecycle::logs::{self, Ended};
-use crate::lifecycle::scope::{self, Runtime};
+use crate::lifecycle::scope::Runtime;
 use crate::lifecycle::up::{self, UpOptions};
 use crate::output::{Event, Report};
 
@@ -20,9 +20,7 @@ const FOLLOW_TAIL: u64 = 20;
 pub async fn run(ctx: &Context, args: StartArgs) -> anyhow::Result<Report> {
     let emit = |event| ctx.printer.emit(event);
     let timeout = super::timeout_flag(&args.timeout)?;
-    let loaded = ctx.settings(Some(&args.env))?;
-    let choice = ctx.compose_choice(&args.compose);
-    let scope = scope::load(&loaded, &args.env, &choice, Runtime::Read, &emit)?;
+    let scope = ctx.env_scope(&args.env, &args.compose, Runtime::Read)?;
     let _lock = ctx
         .lock_env(&scope.base.project.root, scope.env(), "start")
         .await?;
