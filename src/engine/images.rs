@@ -84,21 +84,11 @@ pub async fn pull(
     };
     let mut stream = docker.create_image(Some(options), None, credentials);
     // Bounded by silence, not by a total: a big image on a slow link takes long, honestly.
-    loop {
-        match super::next_within(&mut stream, idle).await {
-            Ok(Some(item)) => {
-                item?;
-            }
-            Ok(None) => return Ok(()),
-            Err(()) => {
-                return Err(EngineError::Stalled {
-                    what: format!("pulling {reference}"),
-                    idle,
-                    host: super::docker_host(),
-                });
-            }
-        }
+    let what = || format!("pulling {reference}");
+    while let Some(item) = super::next_within(&mut stream, idle, what).await? {
+        item?;
     }
+    Ok(())
 }
 
 /// Remove the tag `reference` (the image goes when no other tag holds it). `force` also

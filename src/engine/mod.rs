@@ -124,15 +124,21 @@ pub fn stream_idle() -> Result<Duration, EngineError> {
     }
 }
 
-/// The next item of `stream`, or `Err(())` when none came within `idle`.
+/// The next item of `stream`; [`EngineError::Stalled`] (saying it happened while `what`)
+/// when none came within `idle`.
 pub async fn next_within<S: futures_util::Stream + Unpin>(
     stream: &mut S,
     idle: Duration,
-) -> Result<Option<S::Item>, ()> {
+    what: impl FnOnce() -> String,
+) -> Result<Option<S::Item>, EngineError> {
     use futures_util::StreamExt;
     tokio::time::timeout(idle, stream.next())
         .await
-        .map_err(|_| ())
+        .map_err(|_| EngineError::Stalled {
+            what: what(),
+            idle,
+            host: docker_host(),
+        })
 }
 
 /// An Engine API error in words; a request that got no answer says so and where.

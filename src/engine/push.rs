@@ -89,19 +89,8 @@ pub async fn push(
     let mut stream = docker.push_image(repository, Some(options), credentials);
     let mut summary = PushSummary::default();
     // Bounded by silence, not by a total: a big layer on a slow link takes long, honestly.
-    loop {
-        let item = match super::next_within(&mut stream, idle).await {
-            Ok(Some(item)) => item,
-            Ok(None) => break,
-            Err(()) => {
-                return Err(super::EngineError::Stalled {
-                    what: format!("pushing {reference}"),
-                    idle,
-                    host: super::docker_host(),
-                }
-                .into());
-            }
-        };
+    let what = || format!("pushing {reference}");
+    while let Some(item) = super::next_within(&mut stream, idle, what).await? {
         match item {
             Ok(info) => {
                 if let Some(detail) = info.error_detail.and_then(|d| d.message) {
