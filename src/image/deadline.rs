@@ -46,7 +46,7 @@ pub fn timed_out(cut: &CutBuild<'_>, now: Option<Option<String>>, host: &str) ->
     let state = match now {
         Some(Some(id)) if Some(id.as_str()) != cut.tag_before => format!(
             "the Engine finished that build after all: {tag} now names {}",
-            short(&id)
+            super::short_id(&id)
         ),
         Some(Some(_)) => {
             format!("{tag} was not changed (it still names the image it named before)")
@@ -73,11 +73,6 @@ pub fn timed_out(cut: &CutBuild<'_>, now: Option<Option<String>>, host: &str) ->
             cut.service,
         ),
     )
-}
-
-/// `sha256:0123…` → `0123456789ab`.
-fn short(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
 #[cfg(test)]

@@ -59,13 +59,7 @@ pub fn image_table(rows: &[Value]) -> String {
                     .join(",")
             })
             .unwrap_or_default();
-        let id: String = row["id"]
-            .as_str()
-            .unwrap_or("")
-            .trim_start_matches("sha256:")
-            .chars()
-            .take(12)
-            .collect();
+        let id = super::short_id(row["id"].as_str().unwrap_or(""));
         let commit: String = row["commit"]
             .as_str()
             .unwrap_or("")

@@ -201,12 +201,7 @@ pub async fn build_prepared(
             return Err(deadline::timed_out(&cut, now, &crate::engine::docker_host()).into());
         };
         let outcome = outcome?;
-        let short_id = outcome
-            .image_id
-            .trim_start_matches("sha256:")
-            .chars()
-            .take(12)
-            .collect::<String>();
+        let short_id = short_id(&outcome.image_id);
         emit(Event::success(format!(
             "{} built: {} ({short_id}), context {} files, {}",
             target.service,
@@ -335,6 +330,11 @@ fn report_progress(emit: &(dyn Fn(Event) + Sync), service: &str, progress: Build
             _ => emit(Event::debug(format!("{service}: {status} {id}"))),
         },
     }
+}
+
+/// An image id as the Docker CLI shows it: `sha256:0123…` → `0123456789ab`.
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
 /// `bytes` for people: `512 B`, `6.5 KiB`, `1.2 GiB`.

@@ -277,26 +277,23 @@ pub fn prepare(targets: Vec<Target>, allowed: &[PathBuf]) -> anyhow::Result<Vec<
             .filter(|e| e.kind == EntryKind::File)
             .map(|e| e.rel_path.as_str());
         let scan = secrets::scan_context(&target.context_root, files, allowed);
-        let hits = scan.hits;
-        if !hits.is_empty() {
-            return Err(CommandError::new(
-                ExitStatus::InvalidInput,
-                secrets::describe(
-                    &hits,
-                    &ignore_file
-                        .strip_prefix(&target.context_root)
-                        .unwrap_or(&ignore_file)
-                        .to_string_lossy(),
-                    &format!("the build context of {} ({})", target.service, target.tag),
-                ),
-            )
-            .into());
-        }
+        // The ignore file as the fixes name it, relative to the context.
         let ignore_name = ignore_file
             .strip_prefix(&target.context_root)
             .unwrap_or(&ignore_file)
             .to_string_lossy()
             .into_owned();
+        if !scan.hits.is_empty() {
+            return Err(CommandError::new(
+                ExitStatus::InvalidInput,
+                secrets::describe(
+                    &scan.hits,
+                    &ignore_name,
+                    &format!("the build context of {} ({})", target.service, target.tag),
+                ),
+            )
+            .into());
+        }
         if let Some((rel, err)) = scan.unreadable {
             return Err(unreadable(&target, &rel, &err, &ignore_name).into());
         }
