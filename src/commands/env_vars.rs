@@ -35,19 +35,16 @@ pub async fn run(ctx: &Context, args: EnvVarsArgs) -> anyhow::Result<Report> {
             }
             (Intent::Set(wanted), timeout)
         }
-        EnvVarsAction::Unset { names, timeout } => {
-            let (_, unknown) = env_vars::plan_unset(&current, &names);
-            if !unknown.is_empty() {
-                ctx.printer.emit(Event::warning(format!(
-                    "{} has no variable {}",
-                    scope.eb_environment,
-                    unknown.join(", ")
-                )));
-            }
-            (Intent::Unset(names), timeout)
-        }
+        EnvVarsAction::Unset { names, timeout } => (Intent::Unset(names), timeout),
     };
-    let changes = intent.plan(&current);
+    let (changes, unknown) = intent.plan(&current);
+    if !unknown.is_empty() {
+        ctx.printer.emit(Event::warning(format!(
+            "{} has no variable {}",
+            scope.eb_environment,
+            unknown.join(", ")
+        )));
+    }
     let deadline = started + scope.timeout(timeout.as_deref())?;
     if changes.is_empty() {
         return Ok(unchanged(&scope));
@@ -67,10 +64,11 @@ enum Intent {
 }
 
 impl Intent {
-    fn plan(&self, current: &[EnvVar]) -> Changes {
+    /// The changes, and the names to unset that `current` does not have.
+    fn plan(&self, current: &[EnvVar]) -> (Changes, Vec<String>) {
         match self {
-            Intent::Set(wanted) => env_vars::plan_set(current, wanted),
-            Intent::Unset(names) => env_vars::plan_unset(current, names).0,
+            Intent::Set(wanted) => (env_vars::plan_set(current, wanted), Vec::new()),
+            Intent::Unset(names) => env_vars::plan_unset(current, names),
         }
     }
 }
@@ -87,7 +85,7 @@ async fn change(
     let eb = &scope.clients.eb;
     let state = scope.ready(deadline, &emit).await?;
     let current = env_vars::list(eb, &scope.application, &scope.eb_environment).await?;
-    let changes = &intent.plan(&current);
+    let (changes, _) = &intent.plan(&current);
     if changes.is_empty() {
         return Ok(unchanged(scope));
     }
