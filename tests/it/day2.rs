@@ -2,13 +2,13 @@
 //! writes), the account check before any change (STS), remote logs, health and events.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::deploy::{DeployRig, runtime};
-use crate::support::Project;
 use crate::support::ebsim::{EbSim, EbSimOptions, EnvStatus, S3Access};
 use crate::support::s3::{self, S3Server};
+use crate::support::{Project, interrupt, wait_for};
 
 const APP: &str = "stevedore-demo";
 const ENV: &str = "stevedore-demo-prod";
@@ -22,26 +22,6 @@ fn lock_object(s3: &S3Server) -> std::path::PathBuf {
         .join(".stevedore/locks")
         .join(APP)
         .join(format!("{ENV}.json"))
-}
-
-/// Poll `done` for up to a minute.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} never happened");
-}
-
-/// Send Ctrl-C (SIGINT) to `child`.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 /// "UpdateEnvironment" requests the emulator accepted so far.
@@ -111,7 +91,7 @@ fn two_deploys_at_once_exactly_one_runs_and_no_lock_is_left_behind() {
     assert_eq!(updates_started(&rig.sim), 1, "exactly one deploy ran");
 
     // Ctrl-C: 130, and the lock goes with it.
-    interrupt(&winner);
+    interrupt(winner.id());
     let out = winner.wait_with_output().expect("winner");
     assert_eq!(
         out.status.code(),
@@ -295,7 +275,7 @@ fn remote_logs_health_and_events_of_a_deployed_environment() {
         text
     });
     let line = rx.recv_timeout(Duration::from_secs(60));
-    interrupt(&follow);
+    interrupt(follow.id());
     let status = follow.wait().expect("logs -f ends");
     let text = reader.join().expect("reader");
     let line = line.unwrap_or_else(|_| panic!("no app line followed: {text}"));
@@ -325,7 +305,7 @@ fn remote_logs_health_and_events_of_a_deployed_environment() {
             .spawn()
             .expect("spawn");
         std::thread::sleep(Duration::from_secs(3));
-        interrupt(&child);
+        interrupt(child.id());
         let out = child.wait_with_output().expect("ends");
         let text = format!(
             "{}{}",

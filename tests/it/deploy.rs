@@ -4,14 +4,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::Project;
 use crate::support::docker::{self, Cleanup, unique};
 use crate::support::ebsim::{EbSim, EbSimOptions, EnvStatus, S3Access, Timings};
 use crate::support::registry::Registry;
 use crate::support::s3::{self, S3Server};
+use crate::support::{Project, interrupt, wait_for};
 
 pub const APP: &str = "stevedore-demo";
 pub const ENV: &str = "stevedore-demo-prod";
@@ -213,26 +213,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Poll `done` for up to a minute.
-fn wait_for(done: impl Fn() -> bool) {
-    for _ in 0..600 {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the condition never held");
-}
-
-/// Send Ctrl-C (SIGINT) to `child`.
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 /// GET `path` from `addr` (HTTP/1.0); the body.
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
@@ -325,7 +305,7 @@ fn deploy_pins_digests_through_faults_reruns_as_a_no_op_and_syncs_env() {
             .await
             .expect("a property set by someone else");
     });
-    wait_for(|| {
+    wait_for("the environment to be Ready", || {
         rig.sim
             .environment(ENV)
             .is_some_and(|e| e.status == EnvStatus::Ready)
@@ -456,13 +436,13 @@ fn ctrl_c_leaves_the_update_running_and_abort_stops_it() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn deploy");
-    wait_for(|| {
+    wait_for("the update to start", || {
         rig.sim
             .environment(ENV)
             .is_some_and(|e| e.status == EnvStatus::Updating)
     });
     std::thread::sleep(Duration::from_millis(800));
-    interrupt(&child);
+    interrupt(child.id());
     let out = child.wait_with_output().expect("deploy ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -489,7 +469,7 @@ fn ctrl_c_leaves_the_update_running_and_abort_stops_it() {
         .spawn()
         .expect("spawn status");
     std::thread::sleep(Duration::from_secs(3));
-    interrupt(&child);
+    interrupt(child.id());
     let out = child.wait_with_output().expect("status ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::lifecycle::Demo;
 use crate::support::docker::{self, compose_project_objects, docker as cli};
+use crate::support::interrupt;
 use crate::support::stall::{Silent, StallingEngine, guarded};
 
 /// Networks named exactly `name` (the Engine allows several).
@@ -150,13 +151,6 @@ fn no_wait_fails_fast_with_exit_10_naming_env_and_holder() {
     let _ = holder.wait();
     demo.run(&["down", "prod", "--no-wait"]).success();
     nothing_left(&demo);
-}
-
-/// SIGINT to `pid` (as Ctrl-C would send).
-fn interrupt(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
 }
 
 #[test]

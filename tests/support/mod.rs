@@ -405,3 +405,23 @@ fn record_skip(what: &str, why: &str) {
         .open(path)
         .and_then(|mut f| f.write_all(line.as_bytes()));
 }
+
+/// Poll `done` every 100 ms for up to a minute; panic naming `what` if it never holds.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{what} never happened");
+}
+
+/// Send SIGINT to process `pid`, as Ctrl-C would.
+pub fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -INT {pid}");
+}
